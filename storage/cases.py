@@ -1,0 +1,199 @@
+"""Cases, batches, files, pages and documents: the queries intake needs, and no others."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Batch, BatchFile, Case, DocumentRow, Page, SourceFile
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CaseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # cases ---------------------------------------------------------------------------
+    def create_case(
+        self,
+        *,
+        item_code: str,
+        acceptance_date: date,
+        facts: dict[str, Any] | None = None,
+        created_by: int | None = None,
+    ) -> Case:
+        # Readable at the window, unique without a shared counter (several API processes).
+        number = f"SQ{acceptance_date:%Y%m%d}-{secrets.token_hex(3).upper()}"
+        case = Case(
+            id=_new_id(), number=number, item_code=item_code,
+            acceptance_date=acceptance_date, facts=dict(facts or {}), created_at=_now(),
+            created_by=created_by, status="open",
+        )
+        self.session.add(case)
+        self.session.flush()
+        return case
+
+    def get_case(self, case_id: str) -> Case | None:
+        return self.session.get(Case, case_id)
+
+    def save_report(self, case: Case, report: dict[str, Any], applicant_name: str | None) -> None:
+        case.report = report
+        case.status = str(report.get("status", case.status))
+        case.report_updated_at = _now()
+        if applicant_name:
+            case.applicant_name = applicant_name
+
+    # batches -------------------------------------------------------------------------
+    def create_batch(self, case: Case, idempotency_key: str | None = None) -> Batch:
+        batch = Batch(id=_new_id(), case_id=case.id, status="received",
+                      idempotency_key=idempotency_key, created_at=_now())
+        self.session.add(batch)
+        self.session.flush()
+        return batch
+
+    def find_batch_by_key(self, case_id: str, idempotency_key: str) -> Batch | None:
+        return self.session.scalar(
+            select(Batch).where(Batch.case_id == case_id,
+                                Batch.idempotency_key == idempotency_key)
+        )
+
+    def get_batch(self, batch_id: str) -> Batch | None:
+        return self.session.get(Batch, batch_id)
+
+    def set_batch_status(self, batch: Batch, status: str) -> None:
+        batch.status = status
+        if status in ("completed", "failed"):
+            batch.finished_at = _now()
+
+    # files ---------------------------------------------------------------------------
+    def find_file(self, case_id: str, sha256: str) -> SourceFile | None:
+        return self.session.scalar(
+            select(SourceFile).where(SourceFile.case_id == case_id, SourceFile.sha256 == sha256)
+        )
+
+    def add_file(
+        self, batch: Batch, *, sha256: str, filename: str, content_type: str | None,
+        size: int, object_key: str,
+    ) -> SourceFile:
+        row = SourceFile(
+            id=_new_id(), case_id=batch.case_id, batch_id=batch.id, sha256=sha256,
+            filename=filename, content_type=content_type, size=size, object_key=object_key,
+            status="stored", created_at=_now(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get_file(self, file_id: str) -> SourceFile | None:
+        return self.session.get(SourceFile, file_id)
+
+    def add_batch_entry(
+        self, batch: Batch, *, position: int, filename: str, outcome: str,
+        sha256: str | None = None, file_id: str | None = None,
+        error_code: str | None = None, error_message: str | None = None,
+    ) -> BatchFile:
+        entry = BatchFile(batch_id=batch.id, position=position, filename=filename,
+                          sha256=sha256, file_id=file_id, outcome=outcome,
+                          error_code=error_code, error_message=error_message)
+        self.session.add(entry)
+        self.session.flush()
+        return entry
+
+    def files_of_batch(self, batch_id: str) -> list[SourceFile]:
+        return list(self.session.scalars(
+            select(SourceFile).where(SourceFile.batch_id == batch_id)
+            .order_by(SourceFile.created_at, SourceFile.filename)
+        ))
+
+    def files_of_case(self, case_id: str) -> list[SourceFile]:
+        return list(self.session.scalars(
+            select(SourceFile).where(SourceFile.case_id == case_id)
+            .order_by(SourceFile.created_at, SourceFile.filename)
+        ))
+
+    def mark_file_failed(self, row: SourceFile, code: str, message: str) -> None:
+        row.status, row.error_code, row.error_message = "failed", code, message
+
+    # pages ---------------------------------------------------------------------------
+    def create_pages(self, row: SourceFile, fmt: str, page_count: int) -> list[Page]:
+        """Create the file's page rows once; a second call returns the existing ones."""
+        existing = {p.index_in_file: p for p in self.session.scalars(
+            select(Page).where(Page.file_id == row.id))}
+        next_sequence = (self.session.scalar(
+            select(func.max(Page.sequence)).where(Page.case_id == row.case_id)) or 0) + 1
+        pages: list[Page] = []
+        for index in range(1, page_count + 1):
+            page = existing.get(index)
+            if page is None:
+                page = Page(
+                    id=_new_id(), case_id=row.case_id, batch_id=row.batch_id, file_id=row.id,
+                    index_in_file=index, sequence=next_sequence, status="pending",
+                    rotation=0, updated_at=_now(),
+                )
+                next_sequence += 1
+                self.session.add(page)
+            pages.append(page)
+        row.format, row.page_count, row.status = fmt, page_count, "split"
+        self.session.flush()
+        return pages
+
+    def get_page(self, page_id: str) -> Page | None:
+        return self.session.get(Page, page_id)
+
+    def pages_of_batch(self, batch_id: str) -> list[Page]:
+        return list(self.session.scalars(
+            select(Page).where(Page.batch_id == batch_id).order_by(Page.sequence)))
+
+    def pages_of_case(self, case_id: str) -> list[Page]:
+        return list(self.session.scalars(
+            select(Page).where(Page.case_id == case_id).order_by(Page.sequence)))
+
+    def page_status_counts(self, batch_id: str) -> Counter[str]:
+        rows = self.session.execute(
+            select(Page.status, func.count()).where(Page.batch_id == batch_id)
+            .group_by(Page.status))
+        return Counter({status: count for status, count in rows})
+
+    def save_page_result(
+        self, page: Page, *, status: str, ocr: dict[str, Any] | None = None,
+        method: str | None = None, rotation: int = 0, engine: str | None = None,
+        error_code: str | None = None, error_message: str | None = None,
+    ) -> None:
+        page.status, page.ocr, page.method, page.rotation = status, ocr, method, rotation
+        page.engine, page.error_code, page.error_message = engine, error_code, error_message
+        page.updated_at = _now()
+
+    # documents -----------------------------------------------------------------------
+    def replace_documents(self, case_id: str, documents: Iterable[dict[str, Any]]) -> None:
+        """Swap the case's documents for a fresh analysis of all its pages."""
+        for old in self.session.scalars(
+                select(DocumentRow).where(DocumentRow.case_id == case_id)):
+            self.session.delete(old)
+        self.session.flush()
+        for doc in documents:
+            self.session.add(DocumentRow(
+                id=_new_id(), case_id=case_id, material_type=doc["type"],
+                pages=list(doc["pages"]), fields=doc["fields"],
+                confidence=float(doc["confidence"]),
+                needs_review=bool(doc.get("needs_review", False)), created_at=_now(),
+            ))
+        self.session.flush()
+
+    def documents_of_case(self, case_id: str) -> Sequence[DocumentRow]:
+        return list(self.session.scalars(
+            select(DocumentRow).where(DocumentRow.case_id == case_id)
+            .order_by(DocumentRow.created_at)))

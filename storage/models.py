@@ -1,0 +1,158 @@
+"""ORM models. The schema is owned by the Alembic migrations in `storage/migrations`;
+these classes must stay in step with them (a test compares the two)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    """A bearer key. Only its SHA-256 is stored; `prefix` finds the row without a scan."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    item_code: Mapped[str] = mapped_column(String(100), index=True)
+    acceptance_date: Mapped[date] = mapped_column(Date)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    applicant_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    report_updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+    batches: Mapped[list[Batch]] = relationship(back_populates="case", order_by="Batch.created_at")
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("case_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # received/processing/completed/failed
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="batches")
+    entries: Mapped[list[BatchFile]] = relationship(
+        back_populates="batch", order_by="BatchFile.position"
+    )
+
+
+class SourceFile(Base):
+    """An original upload, stored once per case by content hash (re-uploads reuse it)."""
+
+    __tablename__ = "source_files"
+    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    size: Mapped[int] = mapped_column(Integer)
+    object_key: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    page_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # stored/split/failed
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BatchFile(Base):
+    """One file as it arrived in one batch: accepted, a duplicate of an earlier upload to the
+    same case, or rejected before storage."""
+
+    __tablename__ = "batch_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    file_id: Mapped[str | None] = mapped_column(ForeignKey("source_files.id"), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # accepted/duplicate/rejected
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    batch: Mapped[Batch] = relationship(back_populates="entries")
+    file: Mapped[SourceFile | None] = relationship()
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("file_id", "index_in_file"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("source_files.id"), index=True)
+    index_in_file: Mapped[int] = mapped_column(Integer)  # 1-based
+    sequence: Mapped[int] = mapped_column(Integer)  # order within the case, 1-based
+    status: Mapped[str] = mapped_column(String(20))  # pending/done/blank/failed
+    method: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    engine: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ocr: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    material_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    class_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    document_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    file: Mapped[SourceFile] = relationship()
+
+
+class DocumentRow(Base):
+    """A material found in a case: consecutive pages of one type with extracted fields."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    material_type: Mapped[str] = mapped_column(String(100))
+    pages: Mapped[list[Any]] = mapped_column(JSON)  # page sequences within the case
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
