@@ -59,15 +59,24 @@ class ExtractedField:
     raw: str = ""
     valid: bool | None = None  # None: no validator applies; False: failed (e.g. check digit)
     problem: str = ""  # why it is not valid, plain Chinese
+    # Added by rules: an end date written as 长期 has value None and open_ended True.
+    open_ended: bool = False
+    problem_code: str = ""  # stable code for `problem`: "check_digit", "format", "date", ...
+    repaired: bool = False  # the value validated only after OCR character repairs
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "value": self.value,
             "confidence": round(self.confidence, 4),
             "page": self.page,
             "box": [round(v, 1) for v in self.box] if self.box else None,
             "valid": self.valid,
         }
+        if self.open_ended:
+            out["open_ended"] = True
+        if self.problem:
+            out["problem"] = self.problem
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,211 @@
+"""From pages to documents: classify every page, group pages into documents, extract the
+fields of each document.
+
+Grouping rules (in page order, blank pages skipped without breaking adjacency):
+
+* consecutive pages of a multi-page type form one document; a page carrying the type's
+  title starts a new one;
+* a page without any title that follows a multi-page document and does not clearly belong
+  to another type is a continuation of it (an unknown page, or one that scores at least
+  half as well for the open document's type);
+* ID cards: a front and the adjacent back (either order) form one document; a page showing
+  both sides is a document by itself; a new front after a complete pair starts a new one;
+* pages may be shuffled between documents: an untitled fragment of a multi-page type joins
+  the only titled document of that type, and unpaired ID card fronts and backs are paired
+  afterwards (flagged for review when more than one pairing was possible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rules.catalog import Catalog
+from rules.classify import (
+    BLANK,
+    LOW_OCR_CONFIDENCE,
+    UNKNOWN,
+    PageResult,
+    PageView,
+    classify_view,
+)
+from rules.extract import Extractor, extract_document
+from rules.types import Document, PageClassification, PageText
+
+CONTINUATION_RATIO = 0.5
+"""An untitled page joins the open multi-page document when its score for that document's
+type is at least this fraction of its best score."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    classifications: tuple[PageClassification, ...]
+    documents: tuple[Document, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "classifications": [
+                {"page": c.page, "type": c.material_type, "confidence": round(c.confidence, 4),
+                 "side": c.side, "needs_review": c.needs_review, "reason": c.reason}
+                for c in self.classifications
+            ],
+            "documents": [d.to_dict() for d in self.documents],
+        }
+
+
+@dataclass
+class _Group:
+    material_type: str
+    members: list[PageResult] = field(default_factory=list)
+    needs_review: bool = False
+
+    @property
+    def sides(self) -> set[str]:
+        out: set[str] = set()
+        for m in self.members:
+            side = m.classification.side
+            if side == "both":
+                out |= {"front", "back"}
+            elif side:
+                out.add(side)
+        return out
+
+    @property
+    def first_titled(self) -> bool:
+        return bool(self.members) and self.members[0].titled
+
+    @property
+    def pages(self) -> list[int]:
+        return [m.classification.page for m in self.members]
+
+
+def _continuation(r: PageResult, of_type: str, after_page: int) -> PageResult:
+    c = r.classification
+    ts = r.scores.get(of_type)
+    conf = max(0.5, min(0.9, (ts.score / 10.0) if ts else 0.5))
+    cls = replace(c, material_type=of_type, confidence=round(conf, 4), side=None,
+                  needs_review=False, reason=f"续页：接第{after_page}页")
+    return PageResult(cls, r.scores, r.view)
+
+
+def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], list[PageResult]]:
+    groups: list[_Group] = []
+    out_results: list[PageResult] = []
+    current: _Group | None = None
+    previous_page: int | None = None  # last non-blank page number
+    for r in results:
+        c = r.classification
+        t = c.material_type
+        if t == BLANK:
+            out_results.append(r)
+            continue
+        mt_cur = catalog.material_types.get(current.material_type) if current else None
+        open_multi = current is not None and mt_cur is not None and mt_cur.multi_page
+        adjacent = previous_page is not None and current is not None and (
+            current.pages[-1] == previous_page)
+        previous_page = c.page
+        if t == UNKNOWN:
+            if (current is not None and open_multi and adjacent and not r.has_any_title()
+                    and not r.view.has_title_line):
+                r = _continuation(r, current.material_type, current.pages[-1])
+                current.members.append(r)
+            else:
+                current = None
+            out_results.append(r)
+            continue
+        mt = catalog.material_types[t]
+        if mt.sides:
+            side = c.side
+            cur_sides = current.sides if current and current.material_type == t else None
+            if side in ("front", "back") and cur_sides is not None and adjacent and (
+                    cur_sides == ({"back"} if side == "front" else {"front"})):
+                assert current is not None
+                current.members.append(r)
+            else:
+                current = _Group(t, [r], needs_review=side is None)
+                groups.append(current)
+            out_results.append(r)
+            continue
+        if current is not None and adjacent and current.material_type == t and (
+                mt.multi_page and not r.titled):
+            if c.needs_review and r.view.mean_conf >= LOW_OCR_CONFIDENCE:
+                # Weak on its own, but it continues a document of the same type.
+                r = PageResult(replace(c, confidence=max(c.confidence, 0.6), needs_review=False,
+                                       reason=f"{c.reason}；续接第{current.pages[-1]}页"),
+                               r.scores, r.view)
+            current.members.append(r)
+            out_results.append(r)
+            continue
+        if current is not None and open_multi and adjacent and current.material_type != t and (
+                not r.has_any_title() and not r.view.has_title_line):
+            best = r.scores[t].score
+            cur_score = r.scores[current.material_type].score
+            if best > 0 and cur_score >= CONTINUATION_RATIO * best:
+                r = _continuation(r, current.material_type, current.pages[-1])
+                current.members.append(r)
+                out_results.append(r)
+                continue
+        current = _Group(t, [r])
+        groups.append(current)
+        out_results.append(r)
+    return groups, out_results
+
+
+def _merge_fragments(groups: list[_Group], catalog: Catalog) -> list[_Group]:
+    """Join shuffled pieces: untitled fragments of multi-page types, unpaired ID sides."""
+    result = list(groups)
+    for g in list(result):
+        mt = catalog.material_types[g.material_type]
+        if not mt.multi_page or g.first_titled:
+            continue
+        titled = [h for h in result if h is not g and h.material_type == g.material_type
+                  and h.first_titled]
+        if len(titled) == 1:
+            host = titled[0]
+            host.members = sorted(host.members + g.members, key=lambda m: m.classification.page)
+            result.remove(g)
+    for code, mt in catalog.material_types.items():
+        if not mt.sides or set(mt.sides) != {"front", "back"}:
+            continue
+        fronts = [g for g in result if g.material_type == code and g.sides == {"front"}]
+        backs = [g for g in result if g.material_type == code and g.sides == {"back"}]
+        ambiguous = len(fronts) > 1 and len(backs) > 1
+        while fronts and backs:
+            f = fronts.pop(0)
+            b = min(backs, key=lambda g: abs(g.pages[0] - f.pages[0]))
+            backs.remove(b)
+            f.members = sorted(f.members + b.members, key=lambda m: m.classification.page)
+            f.needs_review = f.needs_review or ambiguous
+            result.remove(b)
+    result.sort(key=lambda g: g.pages[0])
+    return result
+
+
+def analyse_pages(pages: Sequence[PageText], catalog: Catalog) -> Analysis:
+    """Classify, group and extract. Pure: same pages and catalog give the same result."""
+    ordered = sorted(pages, key=lambda p: p.number)
+    results = [classify_view(PageView.of(p), catalog) for p in ordered]
+    groups, results = _group(results, catalog)
+    groups = _merge_fragments(groups, catalog)
+    extractors: dict[str, Extractor] = {}
+    documents: list[Document] = []
+    for n, g in enumerate(groups, start=1):
+        mt = catalog.material_types[g.material_type]
+        ex = extractors.setdefault(mt.code, Extractor(mt))
+        members = [(m.view, m.classification.side) for m in g.members]
+        fields = extract_document(mt, members, ex)
+        confs = [m.classification.confidence for m in g.members]
+        documents.append(Document(
+            id=f"d{n}",
+            material_type=mt.code,
+            pages=tuple(g.pages),
+            confidence=round(sum(confs) / len(confs), 4),
+            fields=fields,
+            sides=tuple(s for s in ("front", "back") if s in g.sides) if mt.sides else (),
+            needs_review=g.needs_review or any(m.classification.needs_review for m in g.members),
+        ))
+    return Analysis(
+        classifications=tuple(r.classification for r in results),
+        documents=tuple(documents),
+    )

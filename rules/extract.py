@@ -1,0 +1,536 @@
+"""Field extraction driven by the catalog's field definitions.
+
+What OCR gives us is lines of text with boxes. A label and its value may be
+
+* on one line, with or without a separator: "姓名：张三", "姓名 张三", "姓名张三";
+* several pairs merged on one line by PP-OCR: "姓名张三性别男" -> name 张三, sex 男 (the
+  line is split at the other labels the material type knows);
+* in a separate box to the right on the same row (table forms);
+* on the next line below the label.
+
+Generic labels such as 身份证号码 belong to the field whose `after` names the field just
+read ("委托代理人 王五 身份证号码 …" -> agent_id_number). A field not found by label may
+be found by the regex `patterns` its definition declares, and identifiers by their shape
+when the material has exactly one field of that kind (the number on an ID card front).
+
+Every value is normalised (half-width, ISO dates, 长期 -> value None with open_ended, IDs
+repaired and validated) and carries its provenance: page, box and OCR confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rules.catalog import FieldDef, MaterialType
+from rules.classify import PageView, find_keyword
+from rules.normalize import (
+    clean_value,
+    compact,
+    find_credit_code_candidates,
+    find_dates,
+    find_id_candidates,
+    is_empty_value,
+    is_open_end,
+    parse_date,
+    parse_range,
+)
+from rules.types import ExtractedField, PageText, TextLine
+from rules.validators import validate_credit_code, validate_id_number
+
+_LEAD = re.compile(r"^[\d一二三四五六七八九十.、()\[\]□☑■√✓*·•\-]*")
+_SEPARATORS = ":;,，；、|"
+_LABELISH = re.compile(r"^[\u4e00-\u9fa5]{2,8}:")  # "联系人：…" starts a new field
+_NAME_NOTES = re.compile(
+    r"\(?(?:以下简称|下称|签字|签名|签章|盖章|手印|捺印)[^()]{0,12}\)?$"
+)
+_SHAPED = ("id_number", "credit_code", "id_or_credit_code", "date", "date_range",
+           "date_or_open_end")
+_NAME_PREFIX = re.compile(r"^\(?(?:签字|签名|签章|盖章|手印)\)?:?")
+_SECTION_WORDS = {"信息", "情况", "基本信息", "基本情况", "信息栏", "栏"}
+_PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
+_SPANNING = ("date", "date_range", "date_or_open_end", "address")
+_GENERIC_NAMES = {"公司", "有限公司", "有限责任公司", "股份有限公司"}
+
+
+@dataclass(frozen=True)
+class _Label:
+    text: str
+    fields: tuple[str, ...]  # fields this label names directly (two for a date range)
+    context: tuple[str, ...]  # fields that take it only right after one of their `after`
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    label: _Label
+
+
+class _LabelIndex:
+    """All labels of one material type, longest first so "法定代表人身份证号码" wins
+    over "法定代表人"."""
+
+    def __init__(self, mt: MaterialType) -> None:
+        by_text: dict[str, tuple[list[str], list[str]]] = {}
+        for f in mt.fields:
+            if f.source != "label" and not f.labels:
+                continue
+            for lab in f.labels:
+                by_text.setdefault(compact(lab), ([], []))[0].append(f.name)
+            for lab in f.context_labels:
+                by_text.setdefault(compact(lab), ([], []))[1].append(f.name)
+        for lab in mt.stop_labels:
+            by_text.setdefault(compact(lab), ([], []))
+        self.labels = sorted(
+            (_Label(t, tuple(fs), tuple(cs)) for t, (fs, cs) in by_text.items()),
+            key=lambda lab: -len(lab.text),
+        )
+        self.kinds = {f.name: f.kind for f in mt.fields}
+
+    def hits(self, text: str, filled: frozenset[str] = frozenset()) -> list[_Hit]:
+        """Label occurrences in one compacted line that plausibly start a value.
+
+        A label in the middle of a line splits it ("姓名张三性别男") when it is followed
+        by a separator, is long enough to be unambiguous, follows a short value, or names
+        a field not read yet; a short label inside an address ("民族路") does not."""
+        taken: list[_Hit] = []
+        lead = _LEAD.match(text)
+        lead_end = lead.end() if lead else 0
+        for lab in self.labels:
+            start = 0
+            while True:
+                at = text.find(lab.text, start)
+                if at < 0:
+                    break
+                end = at + len(lab.text)
+                if all(end <= h.start or at >= h.end for h in taken):
+                    taken.append(_Hit(at, end, lab))
+                start = at + 1
+        if not any(h.start <= lead_end for h in taken):
+            # A misread character in a long label at the start of the line.
+            for lab in self.labels:
+                if len(lab.text) >= 4:
+                    span = find_keyword(lab.text, text[lead_end : lead_end + len(lab.text)])
+                    if span == (0, len(lab.text)):
+                        taken = [h for h in taken if h.start >= lead_end + len(lab.text)]
+                        taken.append(_Hit(lead_end, lead_end + len(lab.text), lab))
+                        break
+        # "委托人（盖章）：" — a word in brackets right after a label annotates it.
+        taken = [h for h in taken
+                 if not (text[h.start - 1 : h.start] == "(" and text[h.end : h.end + 1] == ")")]
+        taken.sort(key=lambda h: h.start)
+        if _PROSE.search(text) and len(text) > 25:
+            # A sentence ("兹委托李四为我单位代理人，代为办理…") names things in passing;
+            # only "label:" starts a value there.
+            taken = [h for h in taken if text[h.end : h.end + 1] == ":"]
+        accepted: list[_Hit] = []
+        for h in taken:
+            if h.start <= lead_end:
+                accepted.append(h)
+                continue
+            if not accepted:
+                # Text before the first label: only an explicit "label:" starts a value.
+                if text[h.end : h.end + 1] == ":" or len(h.label.text) >= 3:
+                    accepted.append(h)
+                continue
+            prev = accepted[-1]
+            gap = text[prev.end : h.start].strip(_SEPARATORS + " ")
+            prev_kind = {self.kinds.get(f) for f in prev.label.fields + prev.label.context}
+            if text[h.end : h.end + 1] == ":":
+                accepted.append(h)
+            elif "address" in prev_kind and len(h.label.text) < 4:
+                # 住址北京市民族大道 — short labels inside an address are part of it.
+                continue
+            elif (len(h.label.text) >= 3 or len(gap) <= 6
+                  or (h.label.fields and not set(h.label.fields) <= filled)):
+                accepted.append(h)
+        return accepted
+
+
+def _vertical_overlap(a: TextLine, b: TextLine) -> float:
+    top = max(a.box[1], b.box[1])
+    bottom = min(a.box[3], b.box[3])
+    h = min(a.box[3] - a.box[1], b.box[3] - b.box[1])
+    return (bottom - top) / h if h > 0 else 0.0
+
+
+def _right_of(lines: Sequence[TextLine], i: int) -> int | None:
+    me = lines[i]
+    best: tuple[float, int] | None = None
+    for j, other in enumerate(lines):
+        if j == i or other.box[0] < me.box[2] - 2 or _vertical_overlap(me, other) < 0.5:
+            continue
+        if best is None or other.box[0] < best[0]:
+            best = (other.box[0], j)
+    return best[1] if best else None
+
+
+def _row_right(lines: Sequence[TextLine], i: int) -> list[int]:
+    """Boxes to the right of line `i` on the same row, left to right."""
+    me = lines[i]
+    row = [j for j, other in enumerate(lines)
+           if j != i and other.box[0] >= me.box[2] - 2 and _vertical_overlap(me, other) >= 0.5]
+    return sorted(row, key=lambda j: lines[j].box[0])
+
+
+def _below(lines: Sequence[TextLine], i: int) -> int | None:
+    me = lines[i]
+    h = max(me.box[3] - me.box[1], 1.0)
+    best: tuple[float, int] | None = None
+    for j, other in enumerate(lines):
+        if j == i:
+            continue
+        dy = other.box[1] - me.box[3]
+        if dy < -0.3 * h or dy > 2.5 * h:
+            continue
+        overlaps = min(me.box[2], other.box[2]) - max(me.box[0], other.box[0]) > 0
+        if not overlaps and abs(other.box[0] - me.box[0]) > 3 * h:
+            continue
+        if best is None or dy < best[0]:
+            best = (dy, j)
+    return best[1] if best else None
+
+
+# --- value normalisation ---------------------------------------------------------------------
+
+
+def _strip_words(value: str, words: Iterable[str]) -> str:
+    for w in sorted(words, key=len, reverse=True):
+        cw = compact(w)
+        if value.endswith(cw):
+            value = value[: -len(cw)]
+        elif value.startswith(cw):
+            value = value[len(cw) :]
+    return value
+
+
+def normalise(fdef: FieldDef, raw: str, conf: float, page: int, box: tuple[float, ...] | None
+              ) -> ExtractedField | None:
+    """Turn the raw text found for a field into an ExtractedField; None when there is
+    nothing there at all."""
+    text = clean_value(raw)
+    if not text:
+        return None
+    mk = _Maker(conf, page, (box[0], box[1], box[2], box[3]) if box else None,
+                raw.strip(" " + _SEPARATORS))
+    if is_empty_value(text):
+        return mk(None)  # deliberately left empty ("无")
+    kind = fdef.kind
+    if kind in ("id_number", "credit_code", "id_or_credit_code"):
+        return _identifier(kind, text, mk)
+    if kind in ("date", "date_or_open_end"):
+        if kind == "date_or_open_end" and is_open_end(text):
+            return mk(None, valid=True, open_ended=True)
+        d = parse_date(text)
+        if d is None:
+            return mk(None, valid=False, problem="无法识别日期", code="date")
+        return mk(d.isoformat(), valid=True)
+    if kind == "date_range":
+        start, end = parse_range(text)
+        tok = start if fdef.part == "start" else end
+        if tok is None:
+            if fdef.part == "start" and end is not None:
+                return None  # "营业期限 长期": there is no start to report
+            return mk(None, valid=False, problem="无法识别期限日期", code="date")
+        if tok.open_ended:
+            return mk(None, valid=True, open_ended=True)
+        assert tok.value is not None
+        return mk(tok.value.isoformat(), valid=True)
+    if kind == "phone":
+        m = re.search(r"\+?\d[\d\-]{5,}\d", text)
+        return mk(m.group(0) if m else text, valid=bool(m))
+    if kind == "number":
+        m = re.search(r"\d+(?:\.\d+)?", text)
+        return mk(m.group(0) if m else None, valid=bool(m))
+    if kind == "name":
+        text = _NAME_PREFIX.sub("", _NAME_NOTES.sub("", text)).strip(_SEPARATORS + "()")
+        if text in _SECTION_WORDS:
+            return None  # "法定代表人信息": a section heading, the name follows below
+        text = _strip_words(text, fdef.strip)
+        if not text or text in _GENERIC_NAMES:
+            return None
+        return mk(text[:60])
+    if kind == "title":
+        text = _strip_words(text, fdef.strip)
+        return mk(text) if text else None
+    return mk(_strip_words(text, fdef.strip) or text)
+
+
+@dataclass(frozen=True)
+class _Maker:
+    """Builds ExtractedFields that share one provenance."""
+
+    conf: float
+    page: int
+    box: tuple[float, float, float, float] | None
+    raw: str
+
+    def __call__(self, value: str | None, *, valid: bool | None = None, problem: str = "",
+                 code: str = "", open_ended: bool = False, repaired: bool = False
+                 ) -> ExtractedField:
+        return ExtractedField(value, self.conf, self.page, self.box, raw=self.raw, valid=valid,
+                              problem=problem, open_ended=open_ended, problem_code=code,
+                              repaired=repaired)
+
+
+def _identifier(kind: str, text: str, mk: _Maker) -> ExtractedField | None:
+    if kind in ("id_number", "id_or_credit_code"):
+        cands = find_id_candidates(text)
+        vid = validate_id_number(cands[0] if cands else text)
+        if kind == "id_number" or vid.valid:
+            if not cands and len(re.sub(r"\D", "", text)) < 6:
+                return None  # no number here at all (e.g. the label ran into other text)
+            return mk(vid.value, valid=vid.valid, problem=vid.problem, code=vid.code,
+                      repaired=vid.repaired)
+    ccands = find_credit_code_candidates(text)
+    vcc = validate_credit_code(ccands[0] if ccands else text)
+    if kind == "id_or_credit_code" and not vcc.valid:
+        # Neither validates: report it as whatever its shape says it is.
+        vid = validate_id_number(text)
+        if re.fullmatch(r"\d{17}[\dX]", vid.value):
+            return mk(vid.value, valid=False, problem=vid.problem, code=vid.code)
+    if len(re.sub(r"[^0-9A-Z]", "", text.upper())) < 6:
+        return None
+    return mk(vcc.value, valid=vcc.valid, problem=vcc.problem, code=vcc.code,
+              repaired=vcc.repaired)
+
+
+def _ok(f: ExtractedField | None) -> bool:
+    return f is not None and (f.value is not None or f.open_ended) and f.valid is not False
+
+
+# --- per page ----------------------------------------------------------------------------------
+
+
+class Extractor:
+    """Extracts the fields of one material type; build once per type, reuse per page."""
+
+    def __init__(self, mt: MaterialType) -> None:
+        self.mt = mt
+        self.index = _LabelIndex(mt)
+        self.fdefs = {f.name: f for f in mt.fields}
+
+    def extract_page(self, view: PageView, side: str | None = None) -> dict[str, ExtractedField]:
+        page = view.page
+        lines = page.lines
+        texts = view.texts
+        out: dict[str, ExtractedField] = {}
+        allowed = {
+            name for name, f in self.fdefs.items()
+            if f.side is None or side in (None, "both", f.side)
+        }
+        last_field: str | None = None
+        hits_per_line = [self.index.hits(t) for t in texts]
+
+        def store(name: str, ef: ExtractedField | None) -> None:
+            if ef is None:
+                return
+            old = out.get(name)
+            if old is None or (not _ok(old) and _ok(ef)):
+                out[name] = ef
+
+        for i in range(len(texts)):
+            text = texts[i]
+            filled = frozenset(name for name, ef in out.items() if _ok(ef))
+            hits = self.index.hits(text, filled) if filled else hits_per_line[i]
+            for k, hit in enumerate(hits):
+                targets = [f for f in hit.label.fields if f in allowed]
+                if not targets and hit.label.context:
+                    targets = [
+                        f for f in hit.label.context
+                        if f in allowed and last_field in self.fdefs[f].after
+                    ][:1]
+                if hit.label.fields:
+                    last_field = hit.label.fields[0]
+                elif targets:
+                    last_field = targets[0]
+                if not targets or all(_ok(out.get(t)) for t in targets):
+                    continue
+                end = hits[k + 1].start if k + 1 < len(hits) else len(text)
+                raw = text[hit.end : end]
+                for name in targets:
+                    fdef = self.fdefs[name]
+                    store(name, self._value(fdef, raw, lines, texts, hits_per_line, i, page.number))
+        self._fallbacks(view, out, allowed)
+        return out
+
+    def _value(self, fdef: FieldDef, raw: str, lines: Sequence[TextLine], texts: list[str],
+               hits: list[list[_Hit]], i: int, page: int) -> ExtractedField | None:
+        line = lines[i]
+        first = normalise(fdef, raw, line.confidence, page, line.box)
+        if _ok(first):
+            assert first is not None
+            if fdef.multiline and raw.strip(_SEPARATORS):
+                first = self._continue(fdef, first, raw, lines, texts, hits, i, page)
+            return first
+        # Something is written after the label: look elsewhere only for values that have
+        # a shape (an ID, a date) we failed to find here.
+        if raw.strip(_SEPARATORS + " ") and fdef.kind not in _SHAPED:
+            return first
+        for j in (_right_of(lines, i), _below(lines, i)):
+            if j is None:
+                continue
+            nh = hits[j]
+            lead = _LEAD.match(texts[j])
+            if nh and nh[0].start <= (lead.end() if lead else 0):
+                continue  # the neighbour is another label
+            cut = nh[0].start if nh else len(texts[j])
+            cand = normalise(fdef, texts[j][:cut], lines[j].confidence, page, lines[j].box)
+            if _ok(cand):
+                return cand
+            if first is None and cand is not None:
+                first = cand
+        if fdef.kind in _SPANNING:
+            # A date printed in pieces ("1985" "年" "6" "月" "12" "日"): join the boxes to
+            # the right on the same row, up to the next label.
+            row = _row_right(lines, i)
+            parts: list[int] = []
+            for j in row:
+                lead = _LEAD.match(texts[j])
+                if hits[j] and hits[j][0].start <= (lead.end() if lead else 0):
+                    break
+                parts.append(j)
+            if len(parts) > 1:
+                conf = min(lines[j].confidence for j in parts)
+                box = (lines[parts[0]].box[0], min(lines[j].box[1] for j in parts),
+                       lines[parts[-1]].box[2], max(lines[j].box[3] for j in parts))
+                cand = normalise(fdef, "".join(texts[j] for j in parts), conf, page, box)
+                if _ok(cand):
+                    return cand
+        return first
+
+    def _continue(self, fdef: FieldDef, ef: ExtractedField, raw: str,
+                  lines: Sequence[TextLine], texts: list[str], hits: list[list[_Hit]],
+                  i: int, page: int) -> ExtractedField:
+        """Append unlabelled continuation lines of a long address."""
+        me = lines[i]
+        h = max(me.box[3] - me.box[1], 1.0)
+        right_margin = max(ln.box[2] for ln in lines)
+        parts = [raw]
+        conf = me.confidence
+        prev = me
+        for j in range(i + 1, min(i + 3, len(lines))):
+            nxt = lines[j]
+            if hits[j] or not texts[j]:
+                break
+            if find_id_candidates(texts[j]) or find_dates(texts[j]):
+                break
+            if nxt.box[1] - prev.box[3] > 1.2 * h or nxt.box[0] < me.box[0] - h:
+                break
+            # A wrapped value is indented under the value column, or the line above it
+            # ran to the right margin; otherwise the next line is something else.
+            indented = nxt.box[0] > me.box[0] + 0.5 * h
+            full = prev.box[2] >= 0.9 * right_margin
+            if not (indented or full) or _LABELISH.match(texts[j]):
+                break
+            if _vertical_overlap(prev, nxt) > 0.5:
+                break  # same row: a neighbouring cell, not a continuation
+            parts.append(texts[j])
+            conf = min(conf, nxt.confidence)
+            prev = nxt
+        if len(parts) == 1:
+            return ef
+        merged = normalise(fdef, "".join(parts), conf, page, me.box)
+        if merged is None:
+            return ef
+        x0 = min(me.box[0], prev.box[0])
+        x1 = max(me.box[2], prev.box[2])
+        return ExtractedField(merged.value, conf, page, (x0, me.box[1], x1, prev.box[3]),
+                              raw="".join(parts), valid=merged.valid)
+
+    def _fallbacks(self, view: PageView, out: dict[str, ExtractedField],
+                   allowed: set[str]) -> None:
+        page = view.page
+        lines = page.lines
+        texts = view.texts
+        for name, fdef in self.fdefs.items():
+            if name not in allowed or _ok(out.get(name)):
+                continue
+            found: ExtractedField | None = None
+            if fdef.source == "title":
+                found = self._from_title(fdef, view)
+            if found is None:
+                for pat in fdef.patterns:
+                    for i, t in enumerate(texts):
+                        m = re.search(pat, t)
+                        if m:
+                            found = normalise(fdef, m.group(1) if m.groups() else m.group(0),
+                                              lines[i].confidence, page.number, lines[i].box)
+                            break
+                    if found is None:
+                        m = re.search(pat, "".join(texts))
+                        if m:
+                            val = m.group(1) if m.groups() else m.group(0)
+                            i = next((k for k, t in enumerate(texts) if val[:4] in t), 0)
+                            found = normalise(fdef, val, lines[i].confidence, page.number,
+                                              lines[i].box) if lines else None
+                    if _ok(found):
+                        break
+            if found is None and fdef.by_shape:
+                taken = {ef.value for n, ef in out.items() if n != name and ef.value}
+                found = self._by_shape(fdef, view, taken)
+            if found is not None:
+                old = out.get(name)
+                if old is None or (not _ok(old) and _ok(found)):
+                    out[name] = found
+
+    def _from_title(self, fdef: FieldDef, view: PageView) -> ExtractedField | None:
+        page = view.page
+        cands = view.title_idx or list(range(min(2, len(page.lines))))
+        ranked = sorted(
+            cands,
+            key=lambda i: not any(find_keyword(w, view.texts[i]) for w in self.mt.cues.title),
+        )
+        for i in ranked:
+            ef = normalise(fdef, view.texts[i], page.lines[i].confidence, page.number,
+                           page.lines[i].box)
+            if ef is not None and ef.value and len(ef.value) >= 4:
+                return ef
+        return None
+
+    def _by_shape(self, fdef: FieldDef, view: PageView, taken: set[str]
+                  ) -> ExtractedField | None:
+        """Identifiers and terms printed without a label (the number on an ID card);
+        values another field already holds are not candidates."""
+        page = view.page
+        hits: list[tuple[int, str]] = []
+        for i, t in enumerate(view.texts):
+            if fdef.kind in ("id_number", "id_or_credit_code"):
+                hits += [(i, c) for c in find_id_candidates(t)]
+            elif fdef.kind == "credit_code":
+                hits += [(i, c) for c in find_credit_code_candidates(t)
+                         if sum(ch.isdigit() for ch in c) >= 8]
+            elif fdef.kind == "date_range":
+                toks = find_dates(t)
+                if len(toks) >= 2 or (len(toks) == 1 and toks[0].open_ended):
+                    hits.append((i, t))
+        results = []
+        for i, raw in hits:
+            ef = normalise(fdef, raw, page.lines[i].confidence, page.number, page.lines[i].box)
+            if ef is not None and ef.value not in taken:
+                results.append(ef)
+        # None, or ambiguous: never guess between two numbers.
+        return results[0] if len(results) == 1 else None
+
+
+def extract_document(mt: MaterialType, pages: Sequence[tuple[PageView, str | None]],
+                     extractor: Extractor | None = None) -> dict[str, ExtractedField]:
+    """Fields of one document: pages in order, the first good value of each field wins."""
+    ex = extractor or Extractor(mt)
+    fields: dict[str, ExtractedField] = {}
+    for view, side in pages:
+        for name, ef in ex.extract_page(view, side).items():
+            old = fields.get(name)
+            if old is None or (not _ok(old) and _ok(ef)):
+                fields[name] = ef
+    # Keep the catalog's field order so reports read naturally.
+    order = {f.name: k for k, f in enumerate(mt.fields)}
+    return dict(sorted(fields.items(), key=lambda kv: order.get(kv[0], 999)))
+
+
+def extract_fields(mt: MaterialType, page: PageText, side: str | None = None
+                   ) -> dict[str, ExtractedField]:
+    """Fields of a single page (convenience for callers and tests)."""
+    return Extractor(mt).extract_page(PageView.of(page), side)
