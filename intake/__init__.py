@@ -1,0 +1,1 @@
+"""Batches, pages and cases: the processing pipeline and its orchestration."""
