@@ -41,6 +41,9 @@ from rules.validators import validate_credit_code, validate_id_number
 
 _LEAD = re.compile(r"^[\d一二三四五六七八九十.、()\[\]□☑■√✓*·•\-]*")
 _SEPARATORS = ":;,，；、|"
+# "申请人（经营者）张萍", "出租方（甲方）：" — a short bracketed word right after a label
+# annotates the label; it is not the value.
+_LABEL_ANNOTATION = re.compile(r"^\([^()]{1,8}\)")
 _LABELISH = re.compile(r"^[\u4e00-\u9fa5]{2,8}:")  # "联系人：…" starts a new field
 _NAME_NOTES = re.compile(
     r"\(?(?:以下简称|下称|签字|签名|签章|盖章|手印|捺印)[^()]{0,12}\)?$"
@@ -349,7 +352,7 @@ class Extractor:
                 if not targets or all(_ok(out.get(t)) for t in targets):
                     continue
                 end = hits[k + 1].start if k + 1 < len(hits) else len(text)
-                raw = text[hit.end : end]
+                raw = _LABEL_ANNOTATION.sub("", text[hit.end : end], count=1)
                 for name in targets:
                     fdef = self.fdefs[name]
                     store(name, self._value(fdef, raw, lines, texts, hits_per_line, i, page.number))

@@ -159,6 +159,17 @@ def test_individual_licence_uses_operator_label(catalog: Catalog) -> None:
     assert f["established_date"].value == "2021-05-06"
 
 
+def test_bracketed_word_after_a_label_annotates_the_label(catalog: Catalog) -> None:
+    # Individual-business forms print "申请人（经营者）" and contracts "出租方（甲方）：";
+    # the bracketed word is part of the label, never the value.
+    pg = page(1, [["个体工商户名称", "武侯区张记水果店"], ["申请人（经营者）", "张萍"],
+                  "申请人（经营者）张萍", "身份证号码510107199011151500"],
+              title="个体工商户设立登记申请书")
+    f = extract_fields(catalog.material_types["application_form"], pg)
+    assert f["applicant_name"].value == "张萍"
+    assert f["business_name"].value == "武侯区张记水果店"
+
+
 def test_property_certificate_fields(catalog: Catalog) -> None:
     f = extract_fields(catalog.material_types["property_certificate"], property_cert(1))
     assert f["certificate_number"].value == "闽(2021)福州市不动产权第0012345号"
