@@ -80,11 +80,14 @@ class OcrPage:
 
 @dataclass
 class FileError:
-    """A file that could not be read at all, with a message a clerk understands."""
+    """A file (or one page of it, see `page`) that could not be read, with a stable code
+    and a message a clerk understands."""
 
     source: str
     code: str
     message: str
+    page: int | None = None
+    """1-based page for page-level errors (``page.*`` codes); None for the whole file."""
 
 
 @dataclass

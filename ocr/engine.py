@@ -1,0 +1,135 @@
+"""The OCR engine contract, and how options pick an engine implementation.
+
+The reader (`ocr.reader`) only ever talks to an `OcrEngine`. Which implementation is used
+is decided by `EngineOptions.kind` through a small registry of factories, so adding
+PaddleOCR later means registering one more factory, not editing call sites.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from ocr.types import OcrLine
+
+EngineKind = Literal["rapidocr"]
+
+
+class OcrEngine(Protocol):
+    """A text detector + recogniser for one page image.
+
+    What an engine must do:
+
+    - `recognize(image)` finds the text lines in `image` and returns one `OcrLine` per
+      line: the text, a confidence in [0, 1] and an axis-aligned box ``(x0, y0, x1, y1)``
+      in **the pixel coordinates of the image it was given** (origin top-left). Mapping
+      back to page coordinates is the reader's job, not the engine's.
+    - `image` is a C-contiguous ``uint8`` array, either gray ``(h, w)`` or BGR
+      ``(h, w, 3)``. The reader has already made the page upright, deskewed it and sized it
+      for detection (long side at most ~2500 px); the engine should not resize it again
+      unless its model requires it, and must not rotate it.
+    - Reading order is **not** required: the reader sorts lines into rows.
+    - An image without text returns ``[]``; it is not an error. Lines whose text is empty
+      after stripping are dropped.
+    - Never download anything: models are local files resolved when the engine is built.
+
+    Threading: an engine instance is created once per process (see `get_engine`) and is
+    called from one thread per process. Do not add parallelism of your own (thread pools,
+    multiprocessing): the worker already runs one process per core and sets the
+    intra-op thread count through `EngineOptions.threads`. Implementations may guard
+    `recognize` with a lock so that accidental concurrent use is slow rather than wrong.
+
+    `name` is a short identifier (``"rapidocr"``); `version` names the engine *and* model
+    versions (``"rapidocr 3.10.0 / PP-OCRv6 small det+rec"``), and is recorded on every
+    page it reads so results can be traced to the models that produced them.
+    """
+
+    name: str
+    version: str
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]: ...
+
+
+@runtime_checkable
+class LineProbe(Protocol):
+    """Optional engine capability used by the reader to find page orientation and skew.
+
+    `detect(image)` runs text detection only and returns an ``(N, 4, 2)`` float array of
+    quadrilaterals (pixel coordinates of `image`; empty ``(0, 4, 2)`` when nothing is
+    found). `upside_down(crops)` takes text-line crops that are already horizontal and
+    returns, per crop, the probability that it is rotated by 180°. Both are much cheaper
+    than `recognize` (detection runs on a small copy of the page, classification on a few
+    48-px-high crops). Engines without it still work; their pages are just not rotated.
+    """
+
+    def detect(self, image: np.ndarray) -> np.ndarray: ...
+
+    def upside_down(self, crops: Sequence[np.ndarray]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine to build and how.
+
+    `threads` is the number of intra-op threads of the inference runtime; keep it at the
+    number of cores a worker process may use.
+    """
+
+    kind: EngineKind = "rapidocr"
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ValueError(f"EngineOptions.threads must be >= 1, got {self.threads}")
+
+
+EngineFactory = Callable[[EngineOptions], OcrEngine]
+
+# kind -> "module:callable". Imported lazily so that `import ocr.engine` does not load
+# onnxruntime (the API process imports the package without ever running OCR).
+_FACTORY_PATHS: dict[str, str] = {"rapidocr": "ocr.rapid:create_engine"}
+_FACTORIES: dict[str, EngineFactory] = {}
+
+_cache: dict[EngineOptions, OcrEngine] = {}
+_cache_lock = threading.Lock()
+
+
+def register_engine(kind: str, factory: EngineFactory) -> None:
+    """Make `kind` buildable by `get_engine` (for new engines and for test doubles)."""
+    with _cache_lock:
+        _FACTORIES[kind] = factory
+        for options in [o for o in _cache if o.kind == kind]:
+            del _cache[options]
+
+
+def _factory(kind: str) -> EngineFactory:
+    if kind in _FACTORIES:
+        return _FACTORIES[kind]
+    path = _FACTORY_PATHS.get(kind)
+    if path is None:
+        known = ", ".join(sorted({*_FACTORY_PATHS, *_FACTORIES}))
+        raise ValueError(f"unknown OCR engine kind {kind!r} (known: {known})")
+    module_name, attr = path.split(":")
+    factory: EngineFactory = getattr(importlib.import_module(module_name), attr)
+    _FACTORIES[kind] = factory
+    return factory
+
+
+def get_engine(options: EngineOptions = EngineOptions()) -> OcrEngine:
+    """The process-wide engine for `options`, built (and its models loaded) on first use.
+
+    Creation is serialised by a lock, so two threads asking at once still load the models
+    only once; later calls return the cached instance without locking cost beyond a dict
+    lookup under the lock.
+    """
+    with _cache_lock:
+        engine = _cache.get(options)
+        if engine is None:
+            engine = _factory(options.kind)(options)
+            _cache[options] = engine
+        return engine

@@ -1,0 +1,267 @@
+"""Preparation, layout and the engine registry, without running the OCR models."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ocr import engine as engine_module
+from ocr.engine import EngineOptions, LineProbe, get_engine, register_engine
+from ocr.layout import reading_order
+from ocr.prepare import (
+    Geometry,
+    Orientation,
+    estimate_orientation,
+    is_blank,
+    prepare_for_detector,
+    rotate90,
+    rotate_points,
+)
+from ocr.reader import read_file, read_page
+from ocr.sources import RasterPage
+from ocr.types import OcrLine, OcrPage
+from tests.ocr.conftest import RESOURCES, SpyEngine
+from tests.ocr.pagekit import blank_scan, draw_page, encode, tiff_pages
+
+# -- blank pages ----------------------------------------------------------------------
+
+
+def test_scanner_blank_with_noise_border_and_show_through_is_blank():
+    assert is_blank(blank_scan())
+
+
+def test_one_small_character_is_not_blank():
+    page = blank_scan()
+    mark, _ = draw_page([("附", (0, 0))], size=(40, 40), font_px=22)
+    page[800:840, 600:640] = np.minimum(page[800:840, 600:640], mark)
+    assert not is_blank(page)
+
+
+def test_text_page_and_dark_photo_are_not_blank():
+    assert not is_blank(draw_page()[0])
+    assert not is_blank(np.full((800, 600, 3), 40, np.uint8))
+
+
+def test_blank_page_is_not_ocred(spy):
+    page = RasterPage("empty.png", 3, blank_scan(), 150.0)
+    result = read_page(page, spy)
+    assert result.blank and result.lines == () and result.page == 3
+    assert (result.width, result.height) == (1240, 1754)
+    assert spy.calls == []
+
+
+@pytest.mark.parametrize("name", ["blank.pdf", "trivial.pdf", "no_contents.pdf"])
+def test_real_blank_pdfs_are_blank_without_ocr(name, spy):
+    result = read_file((RESOURCES / name).read_bytes(), name, spy)
+    assert result.errors == [] and len(result.pages) == 1
+    assert result.pages[0].blank
+
+
+def test_text_layer_page_is_returned_without_ocr(spy):
+    page = OcrPage(source="a.pdf", page=1, method="text_layer", width=595, height=842,
+                   lines=(OcrLine("营业执照", 1.0, (1, 2, 3, 4)),))
+    assert read_page(page, spy) is page
+
+
+# -- geometry -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_rotate_points_matches_rotate90(rotation):
+    image = np.zeros((30, 50), np.uint8)
+    image[5, 40] = 255
+    turned = rotate90(image, rotation)
+    y, x = np.argwhere(turned == 255)[0]
+    # pixel centre (40.5, 5.5) in the original
+    px, py = rotate_points(np.array([40.5, 5.5]), rotation, 50, 30)
+    assert (int(px), int(py)) == (x, y)
+
+
+def test_geometry_maps_detector_boxes_back_to_page_pixels():
+    page = np.full((3000, 2000), 255, np.uint8)
+    prepared, geometry = prepare_for_detector(page, Orientation())
+    assert max(prepared.shape) == 2400
+    assert geometry.to_page((80, 160, 240, 200)) == pytest.approx((100, 200, 300, 250))
+
+    _, skewed = prepare_for_detector(page, Orientation(skew=3.0))
+    # the detector image centre is the page centre
+    x0, y0, x1, y1 = skewed.to_page((790, 1190, 810, 1210))
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((1000, 1500), abs=0.5)
+    # and any page point survives the round trip page -> detector -> page
+    px, py = 300.0, 2700.0
+    dx, dy = skewed.matrix @ np.array([px, py, 1.0])
+    x0, y0, x1, y1 = skewed.to_page((dx - 1, dy - 1, dx + 1, dy + 1))
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((px, py), abs=0.01)
+    assert dx != pytest.approx(px * 0.8, abs=5)  # the skew really moved it
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_geometry_of_a_sideways_page_is_the_upright_page(rotation):
+    page = np.full((2000, 3000), 255, np.uint8)  # landscape scan of a portrait page
+    page[100:200, 2700:2900] = 0                 # a mark near the top-right
+    prepared, geometry = prepare_for_detector(page, Orientation(rotation=rotation))
+    assert (geometry.width, geometry.height) == (2000, 3000)
+    assert prepared.shape == (2400, 1600)
+    ys, xs = np.nonzero(prepared < 128)
+    box = geometry.to_page((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    expected = rotate_points(np.array([[2700, 100], [2900, 200]], float), rotation, 3000, 2000)
+    lo, hi = expected.min(axis=0), expected.max(axis=0)
+    assert box == pytest.approx((lo[0], lo[1], hi[0], hi[1]), abs=2)
+
+
+def test_geometry_clips_to_the_page():
+    geometry = Geometry(matrix=np.array([[1.0, 0, 0], [0, 1.0, 0]]), width=100, height=50)
+    assert geometry.to_page((-5, -5, 120, 70)) == (0, 0, 100, 50)
+
+
+class ScriptedProbe:
+    """A LineProbe whose detector 'finds' given quads and whose classifier says upside
+    down with a fixed probability."""
+
+    def __init__(self, quads: np.ndarray, p180: float) -> None:
+        self.quads, self.p180 = quads, p180
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        return self.quads
+
+    def upside_down(self, crops):
+        return [self.p180] * len(crops)
+
+
+def _quads(boxes, angle=0.0):
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
+        c = pts.mean(axis=0)
+        a = np.radians(angle)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        out.append((pts - c) @ rot.T + c)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(("boxes", "p180", "expected"), [
+    ([(100, 100, 600, 130), (100, 200, 500, 230), (100, 300, 700, 330)], 0.0, 0),
+    ([(100, 100, 600, 130), (100, 200, 500, 230), (100, 300, 700, 330)], 1.0, 180),
+    ([(100, 100, 130, 600), (200, 100, 230, 500), (300, 100, 330, 700)], 0.0, 90),
+    ([(100, 100, 130, 600), (200, 100, 230, 500), (300, 100, 330, 700)], 1.0, 270),
+])
+def test_orientation_from_line_boxes(boxes, p180, expected):
+    probe = ScriptedProbe(_quads(boxes), p180)
+    assert isinstance(probe, LineProbe)
+    image = np.full((800, 800), 255, np.uint8)
+    assert estimate_orientation(image, probe).rotation == expected
+
+
+def test_skew_is_the_median_line_angle():
+    boxes = [(100, 100 + 80 * i, 700, 130 + 80 * i) for i in range(5)]
+    probe = ScriptedProbe(_quads(boxes, angle=2.0), 0.0)
+    result = estimate_orientation(np.full((800, 800), 255, np.uint8), probe)
+    assert result.rotation == 0 and result.skew == pytest.approx(2.0, abs=0.05)
+
+
+def test_no_text_found_means_no_rotation():
+    probe = ScriptedProbe(np.zeros((0, 4, 2)), 1.0)
+    result = estimate_orientation(np.full((800, 800), 255, np.uint8), probe)
+    assert (result.rotation, result.skew) == (0, 0.0)
+
+
+# -- reading order --------------------------------------------------------------------
+
+
+def _line(text, x0, y0, x1, y1):
+    return OcrLine(text, 0.9, (x0, y0, x1, y1))
+
+
+def test_reading_order_rows_then_left_to_right():
+    lines = [
+        _line("性别 男", 760, 302, 880, 350),
+        _line("申请日期", 140, 780, 500, 830),
+        _line("姓名 张三", 140, 306, 290, 352),    # same row, slightly lower
+        _line("登记表", 420, 160, 760, 210),
+        _line("公民身份号码", 140, 429, 700, 468),
+    ]
+    assert [ln.text for ln in reading_order(lines)] == [
+        "登记表", "姓名 张三", "性别 男", "公民身份号码", "申请日期"]
+
+
+def test_reading_order_tall_box_does_not_swallow_rows():
+    lines = [
+        _line("印章", 800, 100, 1000, 400),      # a tall stamp area on the right
+        _line("第一行", 100, 110, 400, 150),
+        _line("第二行", 100, 210, 400, 250),
+        _line("第三行", 100, 310, 400, 350),
+    ]
+    order = [ln.text for ln in reading_order(lines)]
+    assert order.index("第一行") < order.index("第二行") < order.index("第三行")
+
+
+# -- engine registry ------------------------------------------------------------------
+
+
+def test_engine_options_pick_the_factory_and_cache_per_process():
+    built: list[EngineOptions] = []
+
+    def factory(options: EngineOptions) -> SpyEngine:
+        time.sleep(0.05)  # make a creation race likely if creation were not locked
+        built.append(options)
+        return SpyEngine()
+
+    register_engine("fake", factory)
+    try:
+        options = EngineOptions(kind="fake", threads=1)  # type: ignore[arg-type]
+        results: list[object] = []
+        threads = [threading.Thread(target=lambda: results.append(get_engine(options)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(built) == 1 and all(r is results[0] for r in results)
+        assert isinstance(results[0], SpyEngine)
+    finally:
+        engine_module._FACTORIES.pop("fake", None)
+        engine_module._cache.pop(options, None)
+
+
+def test_unknown_engine_kind_is_rejected():
+    with pytest.raises(ValueError, match="unknown OCR engine kind"):
+        get_engine(EngineOptions(kind="tesseract"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        EngineOptions(threads=0)
+
+
+# -- read_file never raises -----------------------------------------------------------
+
+
+def test_read_file_reports_file_errors_instead_of_raising(spy):
+    result = read_file(b"", "empty.pdf", spy)
+    assert result.pages == [] and [e.code for e in result.errors] == ["file.empty"]
+    assert result.errors[0].source == "empty.pdf" and result.errors[0].page is None
+
+
+def test_read_file_keeps_good_pages_when_one_fails():
+    class Flaky(SpyEngine):
+        def recognize(self, image):
+            self.calls.append("recognize")
+            if len(self.calls_of("recognize")) == 2:
+                raise RuntimeError("onnxruntime fell over")
+            return [OcrLine("文字", 0.9, (10, 10, 50, 30))]
+
+        def calls_of(self, what):
+            return [c for c in self.calls if c == what]
+
+    pages = [draw_page(size=(600, 400))[0] for _ in range(3)]
+    engine = Flaky()
+    result = read_file(tiff_pages(pages), "three.tif", engine)
+    assert [p.page for p in result.pages] == [1, 3]
+    assert [(e.code, e.page) for e in result.errors] == [("page.read_failed", 2)]
+    assert "第 2 页" in result.errors[0].message
+
+
+def test_read_file_on_a_mislabelled_png_uses_its_bytes(spy):
+    png = encode(blank_scan(size=(400, 300)), "PNG")
+    result = read_file(png, "scan.pdf", spy)
+    assert result.errors == [] and len(result.pages) == 1 and result.pages[0].blank

@@ -1,0 +1,184 @@
+"""End to end with the real PP-OCR models: synthetic Chinese scans and real files.
+
+These run the models (marked ``ocr``); about a dozen pages are OCR'd in all, on moderate
+150 dpi images, so the module stays well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocr.engine import get_engine
+from ocr.prepare import estimate_orientation
+from ocr.reader import read_file, read_page
+from ocr.sources import RasterPage, open_source
+from ocr.types import OcrPage
+from tests.ocr.conftest import RESOURCES
+from tests.ocr.pagekit import (
+    RIC,
+    USCC,
+    Drawn,
+    blank_scan,
+    degrade,
+    draw_page,
+    encode,
+    image_pdf,
+    iou,
+    rotate_ccw,
+    skew,
+    text_pdf,
+    tiff_pages,
+)
+
+pytestmark = pytest.mark.ocr
+
+
+def _compact(text: str) -> str:
+    # PP-OCR drops or keeps the space between label and value unpredictably.
+    return text.replace(" ", "")
+
+
+def _line_with(page: OcrPage, needle: str) -> int:
+    hits = [i for i, ln in enumerate(page.lines) if needle in _compact(ln.text)]
+    assert hits, f"{needle!r} not read; got {[ln.text for ln in page.lines]}"
+    return hits[0]
+
+
+def _assert_form_read(page: OcrPage, drawn: list[Drawn]) -> None:
+    """The test form was read exactly, in reading order, with boxes where it was drawn."""
+    order = [_line_with(page, _compact(d.text)[:4]) for d in drawn]
+    assert order == sorted(order), [ln.text for ln in page.lines]
+    ric_line = page.lines[_line_with(page, RIC)]
+    assert RIC in _compact(ric_line.text)
+    assert USCC in _compact(page.lines[_line_with(page, USCC)].text)
+    assert ric_line.confidence > 0.8
+    ric_drawn = next(d for d in drawn if RIC in d.text)
+    assert iou(ric_line.box, ric_drawn.box) > 0.6, (ric_line.box, ric_drawn.box)
+
+
+@pytest.fixture(scope="module")
+def form() -> tuple[np.ndarray, list[Drawn]]:
+    image, drawn = draw_page()
+    return degrade(image), drawn
+
+
+def test_engine_contract(engine):
+    assert engine is get_engine()
+    assert engine.name == "rapidocr"
+    assert "rapidocr 3.10.0" in engine.version and "PP-OCRv6" in engine.version
+    assert engine.recognize(np.full((200, 300), 255, np.uint8)) == []
+    strip, drawn = draw_page([("公民身份号码 " + RIC, (40, 30))], size=(700, 110))
+    (line,) = engine.recognize(strip)
+    assert _compact(line.text) == "公民身份号码" + RIC
+    # in the given image's pixels: around the drawn text (detector boxes carry a margin)
+    x0, y0, x1, y1 = drawn[0].box
+    assert line.box[0] <= x0 + 3 and line.box[1] <= y0 + 3
+    assert line.box[2] >= x1 - 3 and line.box[3] >= y1 - 3
+    assert iou(line.box, drawn[0].box) > 0.5
+
+
+def test_degraded_jpeg_scan_is_read_exactly(engine, form):
+    image, drawn = form
+    data = encode(image, "JPEG", quality=60, dpi=(150, 150))
+    result = read_file(data, "form.jpg", engine)
+    assert result.errors == [] and len(result.pages) == 1
+    page = result.pages[0]
+    assert (page.method, page.rotation, page.blank) == ("ocr", 0, False)
+    assert (page.width, page.height) == (1240, 1754)
+    assert page.engine == engine.version and page.source == "form.jpg"
+    _assert_form_read(page, drawn)
+    # label and value printed side by side are one row, read left to right
+    name, sex = _line_with(page, "姓名张三"), _line_with(page, "性别男")
+    assert sex == name + 1
+
+
+@pytest.mark.parametrize("turned", [90, 180, 270])
+def test_turned_pages_are_rotated_upright(engine, form, turned):
+    image, drawn = form
+    page = read_page(RasterPage("turned.png", 1, rotate_ccw(image, turned), 150.0), engine)
+    assert page.rotation == turned
+    # boxes are on the upright page, where the text was drawn
+    assert (page.width, page.height) == (1240, 1754)
+    _assert_form_read(page, drawn)
+
+
+def test_skewed_page_is_straightened_and_read(engine, form):
+    image, drawn = form
+    crooked = skew(image, 3.0)
+    orientation = estimate_orientation(crooked, engine)
+    assert orientation.rotation == 0 and orientation.skew == pytest.approx(3.0, abs=0.6)
+    page = read_page(RasterPage("crooked.png", 1, crooked, 150.0), engine)
+    order = [_line_with(page, _compact(d.text)[:4]) for d in drawn]
+    assert order == sorted(order)
+    assert RIC in _compact(page.lines[_line_with(page, RIC)].text)
+
+
+def test_multipage_g4_tiff_with_a_blank_sheet(engine):
+    first, _ = draw_page([("公民身份号码 " + RIC, (80, 120))], size=(1240, 400))
+    third, _ = draw_page([("统一社会信用代码 " + USCC, (80, 120))], size=(1240, 400))
+    blank = blank_scan(size=(1240, 400))
+    result = read_file(tiff_pages([first, blank, third]), "fax.tif", engine)
+    assert result.errors == []
+    assert [(p.page, p.blank) for p in result.pages] == [(1, False), (2, True), (3, False)]
+    assert RIC in _compact(result.pages[0].text)
+    assert USCC in _compact(result.pages[2].text)
+    assert result.pages[1].lines == ()
+
+
+def test_multipage_scanned_pdf_reads_every_page(engine):
+    one, _ = draw_page([("居民身份证", (80, 60)), ("公民身份号码 " + RIC, (80, 160))],
+                       size=(1240, 300))
+    two, _ = draw_page([("营业执照", (80, 60)), ("统一社会信用代码 " + USCC, (80, 160))],
+                       size=(1240, 300))
+    result = read_file(image_pdf([degrade(one), degrade(two, seed=3)]), "scan.pdf", engine)
+    assert result.errors == [] and [p.page for p in result.pages] == [1, 2]
+    assert all(p.method == "ocr" for p in result.pages)
+    assert _compact(result.pages[0].lines[0].text) == "居民身份证"
+    assert RIC in _compact(result.pages[0].text)
+    assert USCC in _compact(result.pages[1].text)
+
+
+def test_mislabelled_png_is_still_read(engine):
+    strip, _ = draw_page([("公民身份号码 " + RIC, (40, 40))], size=(800, 140))
+    result = read_file(encode(strip, "PNG"), "身份证.pdf", engine)
+    assert result.errors == [] and RIC in _compact(result.pages[0].text)
+
+
+def test_born_digital_pdf_is_not_ocred(spy):
+    data = text_pdf([("营业执照", 250, 80), ("统一社会信用代码 " + USCC, 72, 140)])
+    result = read_file(data, "license.pdf", spy)
+    assert result.errors == [] and len(result.pages) == 1
+    page = result.pages[0]
+    assert page.method == "text_layer"
+    assert [ln.text for ln in page.lines] == ["营业执照", "统一社会信用代码 " + USCC]
+    assert spy.calls == []
+
+
+def test_real_scan_with_alpha_channel(engine):
+    result = read_file((RESOURCES / "baiona_alpha.png").read_bytes(), "baiona_alpha.png",
+                       engine)
+    assert result.errors == []
+    texts = {ln.text for ln in result.pages[0].lines}
+    assert {"Bokale", "Tarnose", "Lehuntze", "Hiriburu"} <= texts
+
+
+def test_real_cardinal_directions_are_detected(engine):
+    # OCRmyPDF's cardinal.pdf: one brochure page baked in at four orientations.
+    with open_source((RESOURCES / "cardinal.pdf").read_bytes(), "cardinal.pdf") as source:
+        rotations = []
+        for i in range(source.page_count):
+            page = source.read_page(i)
+            assert isinstance(page, RasterPage)
+            rotations.append(estimate_orientation(page.image, engine).rotation)
+    assert rotations == [0, 270, 180, 90]
+
+
+def test_real_skewed_scans_have_their_skew_measured(engine):
+    for name in ("skew.pdf", "rotated_skew.pdf"):
+        with open_source((RESOURCES / name).read_bytes(), name) as source:
+            page = source.read_page(0)
+        assert isinstance(page, RasterPage)
+        orientation = estimate_orientation(page.image, engine)
+        assert orientation.rotation == 0  # PDFium already applied /Rotate
+        assert 1.0 < abs(orientation.skew) <= 5.0, orientation
