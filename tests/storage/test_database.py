@@ -37,7 +37,8 @@ def test_api_keys_are_stored_hashed_and_checked(database_url: str) -> None:
     with db.session() as session:
         found = authenticate(session, plaintext)
         assert found is not None and found.role == "clerk"
-        assert authenticate(session, plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) is None
+        tampered = plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")
+        assert authenticate(session, tampered) is None
         assert authenticate(session, "not-a-key") is None
         assert revoke_api_key(session, key_id)
     with db.session() as session:

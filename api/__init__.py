@@ -1,0 +1,1 @@
+"""The thin outer layer: the HTTP API (FastAPI) and the `docintake` command line."""

@@ -1,0 +1,35 @@
+"""The FastAPI application: wiring only; behaviour lives in `intake`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routes import cases, catalog
+from intake.runtime import Runtime
+from intake.service import IntakeService
+from intake.tasks import TaskRunner, make_runner, resume_unfinished
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
+    runner = runner or make_runner(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resume_unfinished(runtime, runner)
+        yield
+        runner.shutdown()
+
+    app = FastAPI(title="docintake", version="0.1.0", lifespan=lifespan,
+                  description="Document intake and OCR verification for service centers.")
+    app.state.runtime = runtime
+    app.state.service = IntakeService(runtime, runner)
+    problems.install(app)
+    app.include_router(cases.router, prefix=API_PREFIX)
+    app.include_router(catalog.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,71 @@
+"""Bearer API keys tied to roles. A missing or unknown key is 401; a known key whose role may
+not use the route is 403."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import Problem
+from intake.runtime import Runtime
+from storage.apikeys import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="docintake API key")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    name: str
+    role: str
+    scopes: tuple[str, ...]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    challenge = {"WWW-Authenticate": 'Bearer realm="docintake"'}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "auth.missing_key", "Unauthorized",
+                      "需要 API 密钥。(An API key is required: Authorization: Bearer <key>.)",
+                      headers=challenge)
+    with _runtime(request).database.session() as session:
+        row = authenticate(session, credentials.credentials)
+        if row is None:
+            raise Problem(401, "auth.invalid_key", "Unauthorized",
+                          "API 密钥无效或已停用。(The API key is invalid or revoked.)",
+                          headers=challenge)
+        return Principal(row.id, row.name, row.role, tuple(row.scopes or ()))
+
+
+def require(*roles: str) -> Any:
+    """A dependency admitting only keys of the given roles."""
+
+    def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if principal.role not in roles:
+            raise Problem(403, "auth.forbidden_role", "Forbidden",
+                          f"角色 {principal.role} 无权执行此操作。"
+                          f"(Role {principal.role} may not do this; allowed: {', '.join(roles)}.)")
+        return principal
+
+    return Depends(dependency)
+
+
+ANY_ROLE = ("clerk", "reviewer", "admin", "system")
+CASE_READERS = ("clerk", "reviewer", "admin")
+CASE_WRITERS = ("clerk", "admin")
+
+AnyRole = Annotated[Principal, require(*ANY_ROLE)]
+CaseReader = Annotated[Principal, require(*CASE_READERS)]
+CaseWriter = Annotated[Principal, require(*CASE_WRITERS)]

@@ -1,0 +1,335 @@
+"""The `docintake` command line: the demo, the server, and server-less OCR and checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from intake.runtime import Runtime
+from intake.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="docintake: document intake and OCR verification.")
+apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the item catalog.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+STATE_STYLE = {"present": "green", "reused": "green", "committed": "cyan",
+               "not_required": "dim", "missing": "red", "invalid": "red"}
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _runtime(settings: Settings) -> Runtime:
+    from rules.catalog import CatalogError
+
+    try:
+        return Runtime.from_settings(settings)
+    except CatalogError as exc:
+        err.print(f"[red]catalog error: {exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _acceptance(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="--acceptance-date") from exc
+
+
+# demo ------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option(help="Where sample scans and notices go")] = Path(
+        "demo-output"),
+    seed: Annotated[int, typer.Option(help="Seed for the sample packets")] = 7,
+) -> None:
+    """Build sample scanned packets, run them through the real pipeline, print the reports
+    and write the one-time notification PDFs."""
+    from intake.samples import demo_packets
+    from intake.service import IntakeService, Upload
+    from intake.tasks import ThreadRunner
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    runner = ThreadRunner(runtime)
+    service = IntakeService(runtime, runner)
+    output.mkdir(parents=True, exist_ok=True)
+    out.print(f"[bold]docintake demo[/bold] — data in {settings.data_dir.resolve()}, "
+              f"output in {output.resolve()}")
+    out.print("Generating sample packets (Chinese scans with scanner degradation)…")
+    packets = demo_packets(output / "scans", seed=seed)
+    mismatches = 0
+    try:
+        for packet in packets:
+            case = service.create_case(packet.item_code, acceptance_date=packet.acceptance_date)
+            out.rule(f"{packet.name}: {case.item_name} ({case.number})")
+            out.print(packet.description)
+            uploads = [Upload(p.name, p.read_bytes()) for p in packet.files]
+            batch = service.upload_batch(case.id, uploads)
+            _follow(service, batch.id)
+            report = service.case_report(case.id)
+            mismatches += _print_report(report, packet.expected_states, packet.expected_status)
+            pdf = service.notification_pdf(case.id, issued_on=packet.acceptance_date)
+            notice = output / f"notification-{case.number}.pdf"
+            notice.write_bytes(pdf)
+            out.print(f"One-time notification: {notice}")
+    finally:
+        runner.shutdown()
+        runtime.close()
+    verdict = "all slot states as expected" if not mismatches else (
+        f"{mismatches} slot state(s) differ from the packets' ground truth")
+    out.print(f"\n[bold]Done.[/bold] {len(packets)} cases processed; {verdict}.")
+
+
+def _follow(service: Any, batch_id: str) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=False) as bar:
+        task = bar.add_task("reading pages", total=None)
+        while True:
+            progress = service.batch_progress(batch_id)
+            bar.update(task, total=progress.pages_total or None,
+                       completed=progress.pages_read + progress.pages_failed)
+            if progress.status == "completed":
+                break
+            time.sleep(0.3)
+    for f in progress.files:
+        if f.error_code:
+            out.print(f"  [yellow]{f.filename}: {f.error_message}[/yellow]")
+
+
+def _print_report(report: dict[str, Any], expected: dict[str, str] | None = None,
+                  expected_status: str | None = None) -> int:
+    table = Table(show_lines=False)
+    for column in ("slot", "material", "state", "findings") + (
+            ("expected",) if expected else ()):
+        table.add_column(column, overflow="fold")
+    mismatches = 0
+    for slot in report["slots"]:
+        state = slot["state"]
+        findings = "; ".join(f["message"] for f in slot["findings"])
+        row = [slot["code"], slot.get("name", ""),
+               f"[{STATE_STYLE.get(state, 'white')}]{state}[/]", findings]
+        if expected:
+            want = expected.get(slot["code"], "?")
+            ok = want == state
+            mismatches += 0 if ok else 1
+            row.append("✓" if ok else f"[red]✗ {want}[/red]")
+        table.add_row(*row)
+    out.print(table)
+    status = report["status"]
+    colour = {"complete": "green", "incomplete": "red"}.get(status, "yellow")
+    line = f"Status: [{colour}]{status}[/]"
+    if expected_status:
+        line += " ✓" if status == expected_status else f" [red]✗ expected {expected_status}[/red]"
+        mismatches += 0 if status == expected_status else 1
+    out.print(line)
+    for problem in report.get("unreadable", []):
+        out.print(f"[yellow]unreadable: {problem['source']} "
+                  f"{problem['page'] or ''} {problem['message']}[/yellow]")
+    return mismatches
+
+
+# serve -----------------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Run the HTTP API on the configured (default: embedded) parts."""
+    import uvicorn
+
+    from api.app import create_app
+    from intake.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(_runtime(settings)), host=host, port=port, log_config=None)
+
+
+# ocr / check -----------------------------------------------------------------------------
+def _read_files(files: list[Path], threads: int) -> Any:
+    from ocr.engine import EngineOptions, get_engine
+    from ocr.reader import read_file
+    from ocr.types import FileError, ReadResult
+
+    engine = get_engine(EngineOptions(threads=threads))
+    combined = ReadResult()
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            combined.errors.append(FileError(str(path), "file.unreadable",
+                                             f"无法读取文件 (cannot read the file): {exc}"))
+            continue
+        result = read_file(data, str(path), engine)
+        combined.pages.extend(result.pages)
+        combined.errors.extend(result.errors)
+    return combined
+
+
+@app.command()
+def ocr(
+    files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    threads: Annotated[int, typer.Option(help="OCR threads")] = 2,
+) -> None:
+    """Read files: OCR for scans, the text layer for born-digital PDF pages."""
+    result = _read_files(files, threads)
+    if as_json:
+        payload = {"pages": [p.to_dict() for p in result.pages],
+                   "errors": [e.__dict__ for e in result.errors]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
+    else:
+        for page in result.pages:
+            out.rule(f"{page.source} p.{page.page} ({page.method}, rotation {page.rotation})")
+            out.print(page.text or "[dim](blank)[/dim]", markup=False)
+        for e in result.errors:
+            err.print(f"[red]{e.source}: {e.message}[/red]")
+    if result.errors and not result.pages:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="The applicant's scanned materials")],
+    item: Annotated[str, typer.Option("--item", help="Item code, e.g. company-establishment")],
+    acceptance_date: Annotated[str | None, typer.Option(
+        "--acceptance-date", help="YYYY-MM-DD; expiry is judged on this date (default today)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    threads: Annotated[int, typer.Option(help="OCR threads")] = 2,
+) -> None:
+    """Classify, extract and check files against an item, without a server or database."""
+    from intake.assess import Unreadable, assess
+    from rules.catalog import CatalogError, UnknownItemError, load_catalog
+
+    on = _acceptance(acceptance_date)
+    settings = _settings()
+    try:
+        catalog = load_catalog(settings.catalog_dir)
+        item_def = catalog.item(item)
+    except CatalogError as exc:
+        err.print(f"[red]catalog error: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    except UnknownItemError as exc:
+        err.print(f"[red]unknown item {item!r}; known: {', '.join(catalog.items)}[/red]")
+        raise typer.Exit(2) from exc
+    result = _read_files(files, threads)
+    unreadable = [Unreadable(e.source, None, e.code, e.message) for e in result.errors]
+    assessment = assess(result.pages, item_def, catalog, on, unreadable=unreadable)
+    report = assessment.to_dict()
+    classes = {c.page: c for c in assessment.analysis.classifications}
+    report["pages"] = [
+        {"number": n, "source": p.source, "page": p.page, "method": p.method,
+         "rotation": p.rotation, "blank": p.blank,
+         "type": classes[n].material_type if n in classes else None,
+         "confidence": round(classes[n].confidence, 4) if n in classes else None}
+        for n, p in enumerate(result.pages, start=1)
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
+        return
+    out.print(f"[bold]{item_def.name}[/bold] ({item}) — acceptance date {on.isoformat()}")
+    pages = Table("page", "source", "type", "confidence")
+    for p in report["pages"]:
+        pages.add_row(str(p["number"]), f"{Path(p['source']).name} p.{p['page']}",
+                      "blank" if p["blank"] else str(p["type"]),
+                      "" if p["confidence"] is None else f"{p['confidence']:.2f}")
+    out.print(pages)
+    _print_report(report)
+
+
+# apikey / catalog / db -------------------------------------------------------------------
+@apikey_app.command("create")
+def apikey_create(
+    role: Annotated[str, typer.Option(help="clerk, reviewer, admin or system")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key")] = "",
+    scope: Annotated[list[str] | None, typer.Option(
+        help="Certificate types a system key may query (repeatable)")] = None,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    from storage.apikeys import ApiKeyError, create_api_key
+
+    runtime = _runtime(_settings())
+    try:
+        with runtime.database.session() as session:
+            row, plaintext = create_api_key(session, role=role, name=name, scopes=scope or [])
+            key_id = row.id
+    except ApiKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    err.print(f"Created {role} key #{key_id}. Store it now; it cannot be shown again.")
+    sys.stdout.write(plaintext + "\n")
+
+
+@catalog_app.command("show")
+def catalog_show(
+    code: Annotated[str, typer.Argument(help="Item code")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one item of the catalog."""
+    from rules.catalog import UnknownItemError, load_catalog
+
+    catalog = load_catalog(_settings().catalog_dir)
+    try:
+        data = catalog.item(code).to_dict()
+    except UnknownItemError as exc:
+        err.print(f"[red]unknown item {code!r}; known: {', '.join(catalog.items)}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    else:
+        out.print_json(data=data)
+
+
+@catalog_app.command("validate")
+def catalog_validate(path: Annotated[Path, typer.Argument(help="Catalog directory")]) -> None:
+    """Load a catalog directory and report the first problem with file and path."""
+    from rules.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    out.print(f"catalog OK: {len(catalog.items)} items, "
+              f"{len(catalog.material_types)} material types")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to the configured database."""
+    from storage.db import Database
+
+    database = Database(_settings().effective_database_url)
+    database.migrate()
+    out.print(f"database at revision {database.current_revision()}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,67 @@
+"""What the API accepts and returns. Never an ORM row: every response is one of these."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from intake.service import BatchProgress, CaseView
+
+
+class CaseCreate(BaseModel):
+    item_code: str = Field(examples=["company-establishment"])
+    acceptance_date: date | None = Field(
+        default=None, description="受理日期; time-dependent checks use it. Default: today.")
+    facts: dict[str, Any] = Field(default_factory=dict,
+                                  description="Facts about the case that conditions may use.")
+
+
+class CasePublic(BaseModel):
+    id: str
+    number: str
+    item_code: str
+    item_name: str
+    acceptance_date: date
+    status: str
+    applicant_name: str | None
+    created_at: datetime
+    batch_ids: list[str]
+
+    @classmethod
+    def of(cls, view: CaseView) -> CasePublic:
+        return cls(**view.__dict__)
+
+
+class FilePublic(BaseModel):
+    filename: str
+    outcome: str
+    sha256: str | None
+    file_id: str | None
+    status: str | None
+    pages: int | None
+    error_code: str | None
+    error_message: str | None
+
+
+class BatchPublic(BaseModel):
+    id: str
+    case_id: str
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    files: list[FilePublic]
+    pages_total: int
+    pages_read: int
+    pages_blank: int
+    pages_failed: int
+    pages_pending: int
+
+    @classmethod
+    def of(cls, progress: BatchProgress) -> BatchPublic:
+        return cls(
+            **{k: v for k, v in progress.__dict__.items() if k != "files"},
+            files=[FilePublic(**f.__dict__) for f in progress.files],
+            pages_pending=progress.pages_pending,
+        )

@@ -1,0 +1,81 @@
+"""From read pages to a completeness report: the step shared by the batch pipeline and the
+server-less `docintake check`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ocr.types import OcrPage
+from rules.analysis import Analysis, analyse_pages
+from rules.catalog import Catalog, Item
+from rules.completeness import check_completeness
+from rules.types import CompletenessReport, PageText, ReusableCertificate, TextLine
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file or page that could not be read: it may hold a material we cannot see."""
+
+    source: str
+    page: int | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": self.source, "page": self.page, "code": self.code,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    analysis: Analysis
+    report: CompletenessReport
+    unreadable: tuple[Unreadable, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """The report's status, except that a case with unreadable input is never called
+        complete: the missing page may be exactly what a reviewer has to see."""
+        status = self.report.status.value
+        if self.unreadable and status == "complete":
+            return "needs_review"
+        return status
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict()
+        data["status"] = self.status
+        data["unreadable"] = [u.to_dict() for u in self.unreadable]
+        return data
+
+
+def to_page_text(number: int, page: OcrPage) -> PageText:
+    return PageText(
+        number=number,
+        lines=tuple(TextLine(ln.text, ln.confidence, ln.box) for ln in page.lines),
+        source=page.source,
+        source_page=page.page,
+        blank=page.blank,
+    )
+
+
+def assess(
+    pages: Sequence[OcrPage],
+    item: Item,
+    catalog: Catalog,
+    acceptance_date: date,
+    *,
+    facts: Mapping[str, object] | None = None,
+    certificates: Sequence[ReusableCertificate] = (),
+    unreadable: Sequence[Unreadable] = (),
+) -> Assessment:
+    """Classify, extract and check. Pages are numbered 1.. in the order given."""
+    texts = [to_page_text(number, page) for number, page in enumerate(pages, start=1)]
+    analysis = analyse_pages(texts, catalog)
+    report = check_completeness(
+        item, analysis.documents, acceptance_date, catalog=catalog, facts=facts,
+        certificates=certificates, classifications=analysis.classifications,
+    )
+    return Assessment(analysis=analysis, report=report, unreadable=tuple(unreadable))

@@ -1,0 +1,226 @@
+"""What clerks, reviewers and admins can do, as plain functions of ids and values. The API
+and the CLI call these; neither touches storage directly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from intake.errors import InvalidRequest, NotFound, TooLarge
+from intake.notification import render_notification
+from intake.pipeline import assess_stored_case
+from intake.runtime import Runtime
+from intake.tasks import TaskRunner
+from rules.catalog import UnknownItemError
+from storage.cases import CaseRepository
+from storage.models import Batch, Case
+from storage.objects import original_key, sha256_hex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    number: str
+    item_code: str
+    item_name: str
+    acceptance_date: date
+    status: str
+    applicant_name: str | None
+    created_at: datetime
+    batch_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileView:
+    filename: str
+    outcome: str  # accepted / duplicate / rejected
+    sha256: str | None
+    file_id: str | None
+    status: str | None  # stored / split / failed, for accepted and duplicate files
+    pages: int | None
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    id: str
+    case_id: str
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    files: list[FileView]
+    pages_total: int
+    pages_read: int
+    pages_blank: int
+    pages_failed: int
+
+    @property
+    def pages_pending(self) -> int:
+        return self.pages_total - self.pages_read - self.pages_failed
+
+
+class IntakeService:
+    def __init__(self, runtime: Runtime, runner: TaskRunner) -> None:
+        self.runtime = runtime
+        self.runner = runner
+
+    # cases ---------------------------------------------------------------------------
+    def create_case(
+        self, item_code: str, *, acceptance_date: date | None = None,
+        facts: dict[str, Any] | None = None, created_by: int | None = None,
+    ) -> CaseView:
+        try:
+            self.runtime.catalog.item(item_code)
+        except UnknownItemError as exc:
+            raise InvalidRequest("item.unknown",
+                                 f"事项编码 {item_code} 不在目录中。(Unknown item code.)") from exc
+        with self.runtime.database.session() as session:
+            case = CaseRepository(session).create_case(
+                item_code=item_code, acceptance_date=acceptance_date or date.today(),
+                facts=facts, created_by=created_by)
+            view = self._case_view(case)
+        log.info("case created", extra={"case_id": view.id})
+        return view
+
+    def get_case(self, case_id: str) -> CaseView:
+        with self.runtime.database.session() as session:
+            return self._case_view(self._case(CaseRepository(session), case_id))
+
+    def _case(self, repo: CaseRepository, case_id: str) -> Case:
+        case = repo.get_case(case_id)
+        if case is None:
+            raise NotFound("case.not_found", f"案件 {case_id} 不存在。(Case not found.)")
+        return case
+
+    def _case_view(self, case: Case) -> CaseView:
+        return CaseView(
+            id=case.id, number=case.number, item_code=case.item_code,
+            item_name=self.runtime.catalog.item(case.item_code).name,
+            acceptance_date=case.acceptance_date, status=case.status,
+            applicant_name=case.applicant_name, created_at=case.created_at,
+            batch_ids=[b.id for b in case.batches],
+        )
+
+    # batches -------------------------------------------------------------------------
+    def upload_batch(
+        self, case_id: str, uploads: Sequence[Upload], *, idempotency_key: str | None = None
+    ) -> BatchProgress:
+        """Store every original durably, then hand the batch to the runner. A file that is
+        empty or too large is rejected alone; the rest of the batch goes on."""
+        settings = self.runtime.settings
+        if not uploads:
+            raise InvalidRequest("batch.empty", "没有上传任何文件。(No files in the upload.)")
+        if len(uploads) > settings.max_files_per_batch:
+            raise TooLarge("batch.too_many_files",
+                           f"一次最多上传 {settings.max_files_per_batch} 个文件，请分批上传。"
+                           f"(At most {settings.max_files_per_batch} files per batch.)")
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = self._case(repo, case_id)
+            if idempotency_key:
+                earlier = repo.find_batch_by_key(case.id, idempotency_key)
+                if earlier is not None:
+                    return self._progress(repo, earlier)
+            batch = repo.create_batch(case, idempotency_key)
+            seen: set[str] = set()
+            for position, upload in enumerate(uploads, start=1):
+                self._accept(repo, batch, position, upload, seen)
+            batch_id = batch.id
+        log.info("batch received", extra={"case_id": case_id, "batch_id": batch_id})
+        self.runner.submit_batch(batch_id)
+        return self.batch_progress(batch_id)
+
+    def _accept(self, repo: CaseRepository, batch: Batch, position: int, upload: Upload,
+                seen: set[str]) -> None:
+        name = upload.filename or f"file-{position}"
+        limit = self.runtime.settings.max_upload_bytes
+        if not upload.data:
+            repo.add_batch_entry(batch, position=position, filename=name, outcome="rejected",
+                                 error_code="file.empty",
+                                 error_message="文件为空，请重新扫描。(The file is empty.)")
+            return
+        if len(upload.data) > limit:
+            mib = limit // (1024 * 1024)
+            repo.add_batch_entry(
+                batch, position=position, filename=name, outcome="rejected",
+                error_code="file.too_large",
+                error_message=f"文件超过 {mib} MB，请降低扫描分辨率或拆分后上传。"
+                              f"(The file exceeds {mib} MB; scan at a lower resolution or "
+                              "split it.)")
+            return
+        digest = sha256_hex(upload.data)
+        existing = repo.find_file(batch.case_id, digest)
+        if existing is not None or digest in seen:
+            repo.add_batch_entry(batch, position=position, filename=name, outcome="duplicate",
+                                 sha256=digest, file_id=existing.id if existing else None)
+            return
+        key = original_key(digest)
+        self.runtime.objects.put(key, upload.data)  # durable before the row says it exists
+        row = repo.add_file(batch, sha256=digest, filename=name,
+                            content_type=upload.content_type, size=len(upload.data),
+                            object_key=key)
+        seen.add(digest)
+        repo.add_batch_entry(batch, position=position, filename=name, outcome="accepted",
+                             sha256=digest, file_id=row.id)
+
+    def batch_progress(self, batch_id: str) -> BatchProgress:
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            batch = repo.get_batch(batch_id)
+            if batch is None:
+                raise NotFound("batch.not_found", f"批次 {batch_id} 不存在。(Batch not found.)")
+            return self._progress(repo, batch)
+
+    def _progress(self, repo: CaseRepository, batch: Batch) -> BatchProgress:
+        counts = repo.page_status_counts(batch.id)
+        files = [
+            FileView(
+                filename=e.filename, outcome=e.outcome, sha256=e.sha256, file_id=e.file_id,
+                status=e.file.status if e.file else None,
+                pages=e.file.page_count if e.file else None,
+                error_code=e.error_code or (e.file.error_code if e.file else None),
+                error_message=e.error_message or (e.file.error_message if e.file else None),
+            )
+            for e in batch.entries
+        ]
+        return BatchProgress(
+            id=batch.id, case_id=batch.case_id, status=batch.status,
+            created_at=batch.created_at, finished_at=batch.finished_at, files=files,
+            pages_total=sum(counts.values()),
+            pages_read=counts["done"] + counts["blank"], pages_blank=counts["blank"],
+            pages_failed=counts["failed"],
+        )
+
+    # reports -------------------------------------------------------------------------
+    def case_report(self, case_id: str) -> dict[str, Any]:
+        """The completeness report over everything read so far, plus the case's identity."""
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = self._case(repo, case_id)
+            report = assess_stored_case(self.runtime, repo, case).report_dict()
+            report["case_id"], report["case_number"] = case.id, case.number
+            report["processing"] = any(b.status != "completed" for b in case.batches)
+            return report
+
+    def notification_pdf(self, case_id: str, *, issued_on: date | None = None) -> bytes:
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = self._case(repo, case_id)
+            result = assess_stored_case(self.runtime, repo, case)
+            return render_notification(
+                result.assessment.report, self.runtime.catalog.item(case.item_code),
+                case_number=case.number, issued_on=issued_on or date.today(),
+                center_name=self.runtime.settings.service_center_name)
