@@ -17,6 +17,7 @@ Grouping rules (in page order, blank pages skipped without breaking adjacency):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,9 +31,12 @@ from rules.classify import (
     PageView,
     classify_view,
 )
-from rules.extract import Extractor, extract_document
+from rules.extract import extract_document, extractor_for
 from rules.types import Document, PageClassification, PageText
 
+FRAGMENT_SCORE = 0.5
+"""An unclassifiable page leans to a multi-page type when that type scores at least this
+much, and this much more than any other type."""
 CONTINUATION_RATIO = 0.5
 """An untitled page joins the open multi-page document when its score for that document's
 type is at least this fraction of its best score."""
@@ -72,6 +76,11 @@ class _Group:
         return out
 
     @property
+    def titled(self) -> bool:
+        """Whether the group holds a first page (one carrying the type's title)."""
+        return any(m.titled for m in self.members)
+
+    @property
     def first_titled(self) -> bool:
         return bool(self.members) and self.members[0].titled
 
@@ -86,6 +95,47 @@ def _continuation(r: PageResult, of_type: str, after_page: int) -> PageResult:
     conf = max(0.5, min(0.9, (ts.score / 10.0) if ts else 0.5))
     cls = replace(c, material_type=of_type, confidence=round(conf, 4), side=None,
                   needs_review=False, reason=f"续页：接第{after_page}页")
+    return PageResult(cls, r.scores, r.view)
+
+
+_FOOTER = re.compile(r"第(\d{1,3})页(?:/?共(\d{1,3})页)?$")
+
+
+def _page_no(r: PageResult) -> int | None:
+    """The page's own number from a footer such as "第2页 共3页" (last lines only)."""
+    for text in reversed(r.view.texts[-3:]):
+        m = _FOOTER.search(text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _fits(r: PageResult, group: _Group) -> bool:
+    """Whether `r` can continue `group` by its printed page number: a document has one
+    page 2, and a page 1 starts a document."""
+    n = _page_no(r)
+    if n is None:
+        return True
+    return n != 1 and n not in {_page_no(m) for m in group.members}
+
+
+def _leaning(r: PageResult, catalog: Catalog) -> str | None:
+    """The multi-page type an unclassifiable page clearly leans to, if any: positive
+    evidence for it and clearly less for every other type."""
+    ranked = sorted(r.scores.values(), key=lambda s: -s.score)
+    if not ranked or ranked[0].score < FRAGMENT_SCORE:
+        return None
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    mt = catalog.material_types[ranked[0].code]
+    if not mt.multi_page or ranked[0].score - max(second, 0.0) < FRAGMENT_SCORE:
+        return None
+    return mt.code
+
+
+def _fragment(r: PageResult, of_type: str) -> PageResult:
+    c = r.classification
+    cls = replace(c, material_type=of_type, confidence=0.5, side=None, needs_review=True,
+                  reason=f"疑似{of_type}的续页（{c.reason}）")
     return PageResult(cls, r.scores, r.view)
 
 
@@ -106,10 +156,19 @@ def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], l
             current.pages[-1] == previous_page)
         previous_page = c.page
         if t == UNKNOWN:
-            if (current is not None and open_multi and adjacent and not r.has_any_title()
-                    and not r.view.has_title_line):
+            untitled = not r.has_any_title() and not r.view.has_title_line
+            leaning = _leaning(r, catalog) if untitled else None
+            if (current is not None and open_multi and adjacent and untitled
+                    and leaning in (None, current.material_type) and _fits(r, current)):
                 r = _continuation(r, current.material_type, current.pages[-1])
                 current.members.append(r)
+            elif leaning is not None:
+                # A later page of a multi-page material away from its first page (shuffled
+                # pages): a fragment of the type its few words point to, joined to that
+                # document afterwards; for review if it cannot be joined.
+                r = _fragment(r, leaning)
+                current = _Group(leaning, [r], needs_review=True)
+                groups.append(current)
             else:
                 current = None
             out_results.append(r)
@@ -128,7 +187,7 @@ def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], l
             out_results.append(r)
             continue
         if current is not None and adjacent and current.material_type == t and (
-                mt.multi_page and not r.titled):
+                mt.multi_page and not r.titled) and _fits(r, current):
             if c.needs_review and r.view.mean_conf >= LOW_OCR_CONFIDENCE:
                 # Weak on its own, but it continues a document of the same type.
                 r = PageResult(replace(c, confidence=max(c.confidence, 0.6), needs_review=False,
@@ -137,7 +196,8 @@ def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], l
             current.members.append(r)
             out_results.append(r)
             continue
-        if current is not None and open_multi and adjacent and current.material_type != t and (
+        if current is not None and open_multi and adjacent and current.material_type != t and _fits(
+                r, current) and (
                 not r.has_any_title() and not r.view.has_title_line):
             best = r.scores[t].score
             cur_score = r.scores[current.material_type].score
@@ -152,18 +212,27 @@ def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], l
     return groups, out_results
 
 
+def _joined(m: PageResult, host: _Group) -> PageResult:
+    c = m.classification
+    cls = replace(c, confidence=max(c.confidence, 0.6), needs_review=False,
+                  reason=f"续页：属于第{host.pages[0]}页起的文档")
+    return PageResult(cls, m.scores, m.view)
+
+
 def _merge_fragments(groups: list[_Group], catalog: Catalog) -> list[_Group]:
     """Join shuffled pieces: untitled fragments of multi-page types, unpaired ID sides."""
     result = list(groups)
     for g in list(result):
         mt = catalog.material_types[g.material_type]
-        if not mt.multi_page or g.first_titled:
+        if not mt.multi_page or g.titled:
             continue
         titled = [h for h in result if h is not g and h.material_type == g.material_type
-                  and h.first_titled]
-        if len(titled) == 1:
+                  and h.titled]
+        if len(titled) == 1 and all(_fits(m, titled[0]) for m in g.members):
             host = titled[0]
-            host.members = sorted(host.members + g.members, key=lambda m: m.classification.page)
+            joined = [_joined(m, host) if (g.needs_review or m.classification.needs_review)
+                      and m.view.mean_conf >= LOW_OCR_CONFIDENCE else m for m in g.members]
+            host.members = sorted(host.members + joined, key=lambda m: m.classification.page)
             result.remove(g)
     for code, mt in catalog.material_types.items():
         if not mt.sides or set(mt.sides) != {"front", "back"}:
@@ -188,11 +257,10 @@ def analyse_pages(pages: Sequence[PageText], catalog: Catalog) -> Analysis:
     results = [classify_view(PageView.of(p), catalog) for p in ordered]
     groups, results = _group(results, catalog)
     groups = _merge_fragments(groups, catalog)
-    extractors: dict[str, Extractor] = {}
     documents: list[Document] = []
     for n, g in enumerate(groups, start=1):
         mt = catalog.material_types[g.material_type]
-        ex = extractors.setdefault(mt.code, Extractor(mt))
+        ex = extractor_for(mt)
         members = [(m.view, m.classification.side) for m in g.members]
         fields = extract_document(mt, members, ex)
         confs = [m.classification.confidence for m in g.members]

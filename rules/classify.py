@@ -61,13 +61,19 @@ def _fuzzy(keyword: str) -> re.Pattern[str] | None:
     return re.compile("|".join(alts))
 
 
-def find_keyword(keyword: str, text: str, fuzzy: bool = True) -> tuple[int, int] | None:
-    """Span of `keyword` in `text` (both compacted), allowing one misread character."""
+def find_keyword(keyword: str, text: str, fuzzy: bool = True,
+                 chars: frozenset[str] | None = None) -> tuple[int, int] | None:
+    """Span of `keyword` in `text` (both compacted), allowing one misread character.
+
+    `chars`, the set of characters of `text`, lets the fuzzy search be skipped cheaply
+    when fewer than all but one of the keyword's characters occur in the text at all."""
     at = text.find(keyword)
     if at >= 0:
         return at, at + len(keyword)
     pat = _fuzzy(keyword) if fuzzy else None
     if pat is not None:
+        if chars is not None and sum(ch not in chars for ch in keyword) > 1:
+            return None
         m = pat.search(text)
         if m:
             return m.span()
@@ -84,6 +90,9 @@ class PageView:
     full: str
     mean_conf: float
     tall_idx: list[int] = field(default_factory=list)  # short lines in larger type
+    chars: frozenset[str] = frozenset()  # every character on the page
+    stripped: list[str] = field(default_factory=list)  # texts without title punctuation
+    memo: dict[tuple[str, str, bool], object] = field(default_factory=dict)
 
     @property
     def has_title_line(self) -> bool:
@@ -119,17 +128,70 @@ class PageView:
                 if near_top or tall:
                     title_idx.append(i)
         confs = [ln.confidence for _, ln in lines]
+        full = "\n".join(t for t in texts if t)
         return cls(
             page=page,
             texts=texts,
             title_idx=title_idx,
-            full="\n".join(t for t in texts if t),
+            full=full,
             mean_conf=statistics.fmean(confs) if confs else 0.0,
             tall_idx=tall_idx,
+            chars=frozenset(full),
+            stripped=[_strip_title(t) for t in texts],
         )
 
     def title_texts(self) -> list[str]:
         return [self.texts[i] for i in self.title_idx]
+
+    # Many material types share cue words (申请书 is a title of one and a negative of
+    # most others), so lookups are memoised per page.
+    def in_full(self, word: str, fuzzy: bool) -> bool:
+        key = ("f", word, fuzzy)
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = find_keyword(word, self.full, fuzzy, self.chars) is not None
+        return bool(hit)
+
+    def in_title(self, word: str) -> bool:
+        key = ("t", word, False)
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = any(find_keyword(word, self.texts[i], False)
+                                       for i in self.title_idx)
+        return bool(hit)
+
+    def pattern_count(self, pattern: str) -> int:
+        key = ("p", pattern, False)
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = len(re.findall(pattern, self.full, flags=re.MULTILINE))
+        return hit if isinstance(hit, int) else 0
+
+    def title_place(self, word: str) -> tuple[float, bool]:
+        """The best placement of a title word: (weight, whether a title ends with it)."""
+        key = ("w", word, False)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        best, at_end = 0.0, False
+        for i in self.title_idx:
+            st = self.stripped[i]
+            span = find_keyword(word, st, chars=self.chars)
+            if span is None:
+                continue
+            end = span[1] == len(st)
+            value = W_TITLE_END if end else W_TITLE_IN
+            if value > best:
+                best, at_end = value, end
+        if best < W_TITLE_SHORT_LINE:
+            for st in self.stripped:
+                if st and len(st) <= len(word) + 10 and st.endswith(word):
+                    best, at_end = W_TITLE_SHORT_LINE, True
+                    break
+        if best < W_TITLE_BODY and self.in_full(word, True):
+            best = W_TITLE_BODY
+        self.memo[key] = (best, at_end)
+        return best, at_end
 
 
 @dataclass
@@ -163,52 +225,38 @@ def _strip_title(text: str) -> str:
     return _TRAILING_NOTE.sub("", text.strip(_TITLE_PUNCT)).strip(_TITLE_PUNCT)
 
 
-def _distinct_hits(words: Iterable[str], text: str, fuzzy: bool) -> list[str]:
-    return [w for w in dict.fromkeys(words) if find_keyword(w, text, fuzzy and len(w) >= 4)]
+def _distinct_hits(words: Iterable[str], view: PageView, fuzzy: bool) -> list[str]:
+    return [w for w in dict.fromkeys(words) if view.in_full(w, fuzzy and len(w) >= 4)]
 
 
 def score_type(view: PageView, mt: MaterialType) -> TypeScore:
     cues = mt.cues
     ts = TypeScore(mt.code, 0.0)
-    titles = view.title_texts()
     # Title words: the best single placement counts.
     best = 0.0
     for word in cues.title:
-        for t in titles:
-            st = _strip_title(t)
-            span = find_keyword(word, st)
-            if span is None:
-                continue
-            at_end = span[1] == len(st)
-            value = W_TITLE_END if at_end else W_TITLE_IN
-            if value > best:
-                best, ts.title_hit, ts.title_at_end = value, word, at_end
-        if best < W_TITLE_SHORT_LINE:
-            for t in view.texts:
-                st = _strip_title(t)
-                if st and len(st) <= len(word) + 10 and st.endswith(word):
-                    best, ts.title_hit, ts.title_at_end = W_TITLE_SHORT_LINE, word, True
-                    break
-        if best < W_TITLE_BODY and find_keyword(word, view.full):
-            best = W_TITLE_BODY
+        value, at_end = view.title_place(word)
+        if value > best:
+            best, ts.title_hit, ts.title_at_end = value, word, at_end
+    if best <= W_TITLE_BODY:
+        ts.title_hit, ts.title_at_end = None, False
     if best:
         ts.reasons.append(f"标题“{ts.title_hit}”" if ts.title_hit else "正文含名称")
     ts.score += best
-    strong = _distinct_hits(cues.strong, view.full, fuzzy=True)[:MAX_STRONG]
+    strong = _distinct_hits(cues.strong, view, fuzzy=True)[:MAX_STRONG]
     ts.score += W_STRONG * len(strong)
-    weak = _distinct_hits(cues.weak, view.full, fuzzy=False)[:MAX_WEAK]
+    weak = _distinct_hits(cues.weak, view, fuzzy=False)[:MAX_WEAK]
     ts.score += W_WEAK * len(weak)
     pattern_hits = 0
     for pat in cues.patterns:
-        n = len(re.findall(pat, view.full, flags=re.MULTILINE))
+        n = view.pattern_count(pat)
         if n:
             pattern_hits += 1
             ts.score += W_PATTERN + (1.0 if n >= 6 else 0.0)
     if strong or pattern_hits:
         ts.reasons.append("关键词：" + "、".join(strong[:4]) if strong else "格式特征")
-    neg_title = [w for w in cues.negative if any(find_keyword(w, t, False) for t in titles)]
-    neg_body = [w for w in cues.negative
-                if w not in neg_title and find_keyword(w, view.full, False)]
+    neg_title = [w for w in cues.negative if view.in_title(w)]
+    neg_body = [w for w in cues.negative if w not in neg_title and view.in_full(w, False)]
     ts.score += W_NEG_TITLE * min(len(neg_title), 2)
     ts.score += W_NEG_BODY * min(len(neg_body), MAX_NEG_BODY)
     if neg_title:
@@ -223,7 +271,7 @@ def detect_side(view: PageView, mt: MaterialType) -> str | None:
     """"front", "back" or "both" for two-sided materials (None if undecidable)."""
     if not mt.sides:
         return None
-    counts = {side: len(_distinct_hits(words, view.full, fuzzy=False))
+    counts = {side: len(_distinct_hits(words, view, fuzzy=False))
               for side, words in mt.sides.items()}
     present = [s for s, n in counts.items() if n >= 2]
     if len(present) >= 2:

@@ -91,6 +91,18 @@ class _LabelIndex:
             key=lambda lab: -len(lab.text),
         )
         self.kinds = {f.name: f.kind for f in mt.fields}
+        # Long labels cut short by a line break in a table cell: a line that is exactly a
+        # prefix of one label (and not a label itself) stands for that label.
+        known = {lab.text for lab in self.labels}
+        prefixes: dict[str, list[_Label]] = {}
+        for entry in self.labels:
+            if not entry.fields or len(entry.text) < 7:
+                continue
+            for k in range(max(5, (len(entry.text) * 3 + 4) // 5), len(entry.text)):
+                prefixes.setdefault(entry.text[:k], []).append(entry)
+        self.partials = {p: labs[0] for p, labs in prefixes.items()
+                         if p not in known and len({lb.fields for lb in labs}) == 1}
+        self._cache: dict[str, tuple[list[_Hit], int]] = {}
 
     def hits(self, text: str, filled: frozenset[str] = frozenset()) -> list[_Hit]:
         """Label occurrences in one compacted line that plausibly start a value.
@@ -98,10 +110,28 @@ class _LabelIndex:
         A label in the middle of a line splits it ("姓名张三性别男") when it is followed
         by a separator, is long enough to be unambiguous, follows a short value, or names
         a field not read yet; a short label inside an address ("民族路") does not."""
-        taken: list[_Hit] = []
+        found = self._cache.get(text)
+        if found is None:
+            found = self._candidates(text)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[text] = found
+        taken, lead_end = found
+        return self._accept(text, taken, lead_end, filled)
+
+    def _candidates(self, text: str) -> tuple[list[_Hit], int]:
         lead = _LEAD.match(text)
         lead_end = lead.end() if lead else 0
+        rest = text[lead_end:].rstrip(":")
+        partial = self.partials.get(rest)
+        if partial is not None:
+            # A label cell wrapped over two lines ("法定代表人身份证件" / "号码").
+            return [_Hit(lead_end, len(text), partial)], lead_end
+        chars = set(text)
+        taken: list[_Hit] = []
         for lab in self.labels:
+            if lab.text[0] not in chars:
+                continue
             start = 0
             while True:
                 at = text.find(lab.text, start)
@@ -113,17 +143,26 @@ class _LabelIndex:
                 start = at + 1
         if not any(h.start <= lead_end for h in taken):
             # A misread character in a long label at the start of the line.
+            head = text[lead_end:]
             for lab in self.labels:
                 if len(lab.text) >= 4:
-                    span = find_keyword(lab.text, text[lead_end : lead_end + len(lab.text)])
+                    span = find_keyword(lab.text, head[: len(lab.text)])
                     if span == (0, len(lab.text)):
                         taken = [h for h in taken if h.start >= lead_end + len(lab.text)]
                         taken.append(_Hit(lead_end, lead_end + len(lab.text), lab))
                         break
+        # "…为我单位代理人，代为办理": a label word inside a line followed by a comma or
+        # a full stop is prose, not a label.
+        taken = [h for h in taken if h.start <= lead_end
+                 or text[h.end : h.end + 1] not in (",", "。")]
         # "委托人（盖章）：" — a word in brackets right after a label annotates it.
         taken = [h for h in taken
                  if not (text[h.start - 1 : h.start] == "(" and text[h.end : h.end + 1] == ")")]
         taken.sort(key=lambda h: h.start)
+        return taken, lead_end
+
+    def _accept(self, text: str, taken: list[_Hit], lead_end: int, filled: frozenset[str]
+                ) -> list[_Hit]:
         if _PROSE.search(text) and len(text) > 25:
             # A sentence ("兹委托李四为我单位代理人，代为办理…") names things in passing;
             # only "label:" starts a value there.
@@ -163,7 +202,11 @@ def _right_of(lines: Sequence[TextLine], i: int) -> int | None:
     me = lines[i]
     best: tuple[float, int] | None = None
     for j, other in enumerate(lines):
-        if j == i or other.box[0] < me.box[2] - 2 or _vertical_overlap(me, other) < 0.5:
+        # A little overlap is tolerated: a long label may run into the value's cell.
+        h = me.box[3] - me.box[1]
+        if (j == i or other.box[0] < me.box[2] - max(2.0, 1.5 * h)
+                or other.box[0] <= me.box[0] + 0.5 * (me.box[2] - me.box[0])
+                or _vertical_overlap(me, other) < 0.5):
             continue
         if best is None or other.box[0] < best[0]:
             best = (other.box[0], j)
@@ -300,6 +343,14 @@ def _identifier(kind: str, text: str, mk: _Maker) -> ExtractedField | None:
               repaired=vcc.repaired)
 
 
+def _rank(f: ExtractedField) -> int:
+    """How close a failed value came: a well-formed identifier with a bad check digit is
+    better evidence than a number of the wrong length or a label's text."""
+    if f.valid is not False:
+        return 2
+    return 1 if f.problem_code in ("check_digit", "birth_date") else 0
+
+
 def _ok(f: ExtractedField | None) -> bool:
     return f is not None and (f.value is not None or f.open_ended) and f.valid is not False
 
@@ -379,11 +430,18 @@ class Extractor:
             lead = _LEAD.match(texts[j])
             if nh and nh[0].start <= (lead.end() if lead else 0):
                 continue  # the neighbour is another label
+            if _LABELISH.match(texts[j]) and not (fdef.kind in _SHAPED and _ok(normalise(
+                    fdef, texts[j], lines[j].confidence, page, lines[j].box))):
+                continue  # "证照编号：…": a label this material type does not know
             cut = nh[0].start if nh else len(texts[j])
             cand = normalise(fdef, texts[j][:cut], lines[j].confidence, page, lines[j].box)
             if _ok(cand):
+                assert cand is not None
+                if fdef.multiline:
+                    cand = self._continue(fdef, cand, texts[j][:cut], lines, texts, hits, j,
+                                          page, value_box=True)
                 return cand
-            if first is None and cand is not None:
+            if cand is not None and (first is None or _rank(cand) > _rank(first)):
                 first = cand
         if fdef.kind in _SPANNING:
             # A date printed in pieces ("1985" "年" "6" "月" "12" "日"): join the boxes to
@@ -406,15 +464,25 @@ class Extractor:
 
     def _continue(self, fdef: FieldDef, ef: ExtractedField, raw: str,
                   lines: Sequence[TextLine], texts: list[str], hits: list[list[_Hit]],
-                  i: int, page: int) -> ExtractedField:
-        """Append unlabelled continuation lines of a long address."""
+                  i: int, page: int, *, value_box: bool = False) -> ExtractedField:
+        """Append unlabelled continuation lines of a long address. `value_box`: line `i`
+        holds only the value (a table cell), so a continuation starts under it."""
         me = lines[i]
         h = max(me.box[3] - me.box[1], 1.0)
         right_margin = max(ln.box[2] for ln in lines)
         parts = [raw]
         conf = me.confidence
         prev = me
-        for j in range(i + 1, min(i + 3, len(lines))):
+        used = {i}
+        for _ in range(2):
+            # The nearest line starting below the previous part, in the value's column
+            # (reading order is not trusted: a value box may come before its label).
+            below = [j for j, ln in enumerate(lines)
+                     if j not in used and ln.box[1] > prev.box[1] + 0.5 * h
+                     and ln.box[0] < me.box[2] and ln.box[2] > me.box[0] - h]
+            if not below:
+                break
+            j = min(below, key=lambda k: (lines[k].box[1], lines[k].box[0]))
             nxt = lines[j]
             if hits[j] or not texts[j]:
                 break
@@ -424,13 +492,16 @@ class Extractor:
                 break
             # A wrapped value is indented under the value column, or the line above it
             # ran to the right margin; otherwise the next line is something else.
-            indented = nxt.box[0] > me.box[0] + 0.5 * h
+            indented = nxt.box[0] > me.box[0] + 0.5 * h or (
+                value_box and abs(nxt.box[0] - me.box[0]) <= 0.5 * h)
             full = prev.box[2] >= 0.9 * right_margin
             if not (indented or full) or _LABELISH.match(texts[j]):
                 break
-            if _vertical_overlap(prev, nxt) > 0.5:
-                break  # same row: a neighbouring cell, not a continuation
+            if any(k not in used and _vertical_overlap(nxt, lines[k]) > 0.5
+                   and lines[k].box[2] <= nxt.box[0] for k in range(len(lines))):
+                break  # something to its left on the same row: a new label and value
             parts.append(texts[j])
+            used.add(j)
             conf = min(conf, nxt.confidence)
             prev = nxt
         if len(parts) == 1:
@@ -480,13 +551,14 @@ class Extractor:
                     out[name] = found
 
     def _from_title(self, fdef: FieldDef, view: PageView) -> ExtractedField | None:
+        """The value printed in the document's own title ("XX有限公司章程"). Only a title
+        line carrying one of the type's title words counts: a chapter heading on a later
+        page ("第四章 组织机构") is not the document's title."""
         page = view.page
         cands = view.title_idx or list(range(min(2, len(page.lines))))
-        ranked = sorted(
-            cands,
-            key=lambda i: not any(find_keyword(w, view.texts[i]) for w in self.mt.cues.title),
-        )
-        for i in ranked:
+        for i in cands:
+            if not any(find_keyword(w, view.texts[i]) for w in self.mt.cues.title):
+                continue
             ef = normalise(fdef, view.texts[i], page.lines[i].confidence, page.number,
                            page.lines[i].box)
             if ef is not None and ef.value and len(ef.value) >= 4:
@@ -518,10 +590,25 @@ class Extractor:
         return results[0] if len(results) == 1 else None
 
 
+_EXTRACTORS: dict[int, tuple[MaterialType, Extractor]] = {}
+
+
+def extractor_for(mt: MaterialType) -> Extractor:
+    """The extractor of a material type, built once (material types are immutable)."""
+    hit = _EXTRACTORS.get(id(mt))
+    if hit is not None and hit[0] is mt:
+        return hit[1]
+    ex = Extractor(mt)
+    if len(_EXTRACTORS) > 256:
+        _EXTRACTORS.clear()
+    _EXTRACTORS[id(mt)] = (mt, ex)
+    return ex
+
+
 def extract_document(mt: MaterialType, pages: Sequence[tuple[PageView, str | None]],
                      extractor: Extractor | None = None) -> dict[str, ExtractedField]:
     """Fields of one document: pages in order, the first good value of each field wins."""
-    ex = extractor or Extractor(mt)
+    ex = extractor or extractor_for(mt)
     fields: dict[str, ExtractedField] = {}
     for view, side in pages:
         for name, ef in ex.extract_page(view, side).items():
@@ -536,4 +623,4 @@ def extract_document(mt: MaterialType, pages: Sequence[tuple[PageView, str | Non
 def extract_fields(mt: MaterialType, page: PageText, side: str | None = None
                    ) -> dict[str, ExtractedField]:
     """Fields of a single page (convenience for callers and tests)."""
-    return Extractor(mt).extract_page(PageView.of(page), side)
+    return extractor_for(mt).extract_page(PageView.of(page), side)

@@ -41,13 +41,25 @@ _EXTRA: dict[int, int | str] = {
         "】": "]",
     }.items()
 }
-_HALFWIDTH_TABLE: dict[int, int | str] = {**_FULLWIDTH, **_EXTRA}
+# Traditional or variant forms PP-OCR sometimes outputs for the simplified characters
+# printed on mainland documents (性別 for 性别). Mapped back so that labels, cue words and
+# values compare equal; only characters whose simplified form is unambiguous.
+VARIANTS: dict[str, str] = dict(zip(
+    "別號證証碼書請營業執權產記關發機貿場區東門間戶內經實單為華國體圖稱話電簽託諾備錄條據貨銷務員財屬約議責險開辦項額資當長復"
+    "龍鳳陳劉楊張趙吳鄭謝韓馮鄧蕭葉蘇盧錢孫顧廣慶瀋陽漢寧蘭濟遼鄉鎮縣處廳歲齡際氣紅綠園樓層團軍強偉麗豔靜潔穎莊傳貝興達遠飛鵬輝濤傑濱灣",
+    "别号证证码书请营业执权产记关发机贸场区东门间户内经实单为华国体图称话电签托诺备录条据货销务员财属约议责险开办项额资当长复"
+    "龙凤陈刘杨张赵吴郑谢韩冯邓萧叶苏卢钱孙顾广庆沈阳汉宁兰济辽乡镇县处厅岁龄际气红绿园楼层团军强伟丽艳静洁颖庄传贝兴达远飞鹏辉涛杰滨湾",
+    strict=True,
+))
+_VARIANT_TABLE: dict[int, int | str] = {ord(k): v for k, v in VARIANTS.items()}
+_HALFWIDTH_TABLE: dict[int, int | str] = {**_FULLWIDTH, **_EXTRA, **_VARIANT_TABLE}
 
 _WS = re.compile(r"\s+")
 
 
 def to_halfwidth(text: str) -> str:
-    """Full-width digits, letters and ASCII punctuation become their half-width forms."""
+    """Full-width digits, letters and ASCII punctuation become their half-width forms, and
+    traditional variants OCR emits become the simplified form (`VARIANTS`)."""
     return text.translate(_HALFWIDTH_TABLE)
 
 
