@@ -17,7 +17,7 @@ import numpy as np
 
 from ocr.types import OcrLine
 
-EngineKind = Literal["rapidocr"]
+EngineKind = Literal["rapidocr", "paddle"]
 
 
 class OcrEngine(Protocol):
@@ -76,12 +76,18 @@ class LineProbe(Protocol):
 class EngineOptions:
     """Which engine to build and how.
 
-    `threads` is the number of intra-op threads of the inference runtime; keep it at the
-    number of cores a worker process may use.
+    `kind` picks the implementation: ``"rapidocr"`` (default; PP-OCRv6 small ONNX models
+    from the rapidocr wheel) or ``"paddle"`` (PaddlePaddle inference of the PP-OCR models
+    in `model_dir`; optional extra ``docintake[paddle]``). `threads` is the number of
+    intra-op threads of the inference runtime; keep it at the number of cores a worker
+    process may use. `model_dir` is a local directory of models for engines that need one
+    (``"paddle"``: ``PP-OCRv5_mobile_det/`` and ``PP-OCRv5_mobile_rec/``); ``None`` means
+    the engine's bundled default.
     """
 
     kind: EngineKind = "rapidocr"
     threads: int = 2
+    model_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.threads < 1:
@@ -92,7 +98,8 @@ EngineFactory = Callable[[EngineOptions], OcrEngine]
 
 # kind -> "module:callable". Imported lazily so that `import ocr.engine` does not load
 # onnxruntime (the API process imports the package without ever running OCR).
-_FACTORY_PATHS: dict[str, str] = {"rapidocr": "ocr.rapid:create_engine"}
+_FACTORY_PATHS: dict[str, str] = {"rapidocr": "ocr.rapid:create_engine",
+                                   "paddle": "ocr.paddle:create_engine"}
 _FACTORIES: dict[str, EngineFactory] = {}
 
 _cache: dict[EngineOptions, OcrEngine] = {}

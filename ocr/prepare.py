@@ -9,7 +9,8 @@ prepared image can be mapped back to the page's own pixel coordinates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -151,6 +152,10 @@ class Orientation:
     skew: float = 0.0
     """Angle in degrees of text lines on the upright page (positive: lines descend to the
     right); the page is rotated by this much counter-clockwise to straighten it."""
+    quads: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2)), compare=False,
+                              repr=False)
+    """The text-line boxes the probe found, in pixels of the image it was given (before
+    rotation): the quality gate reuses them instead of detecting again."""
 
 
 def rotate90(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -200,9 +205,10 @@ def estimate_orientation(image: np.ndarray, probe: LineProbe,
     their length-weighted vote decides. Skew is the median angle of the
     horizontal lines once the page is upright.
     """
-    small, _ = downscale(image, ANALYSIS_SIDE)
+    small, scale = downscale(image, ANALYSIS_SIDE)
     h, w = small.shape[:2]
     quads = np.asarray(probe.detect(small), dtype=np.float64).reshape(-1, 4, 2)
+    found = quads / scale
     if len(quads) == 0:
         return Orientation()
     length, angle = _line_geometry(quads)
@@ -210,7 +216,7 @@ def estimate_orientation(image: np.ndarray, probe: LineProbe,
     h_weight = float(length[horizontal].sum())
     v_weight = float(length[~horizontal].sum())
     if h_weight == 0 and v_weight == 0:
-        return Orientation()
+        return Orientation(quads=found)
     base = 0 if h_weight >= v_weight else 90
     chosen = horizontal if base == 0 else ~horizontal
 
@@ -239,17 +245,44 @@ def estimate_orientation(image: np.ndarray, probe: LineProbe,
     up_length, up_angle = _line_geometry(upright)
     keep = (up_length > 0) & (np.abs(up_angle) <= 45)
     skew = float(np.median(up_angle[keep])) if keep.sum() >= 3 else 0.0
-    return Orientation(rotation=rotation, skew=round(skew, 2))
+    return Orientation(rotation=rotation, skew=round(skew, 2), quads=found)
 
 
 # -- geometry ------------------------------------------------------------------------
 
+def rotation_matrix(rotation: int, width: float, height: float) -> np.ndarray:
+    """3x3 matrix of `rotate90` on a `width` x `height` image (same as `rotate_points`)."""
+    rotation %= 360
+    rows = {
+        0: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        90: [[0.0, -1.0, height], [1.0, 0.0, 0.0]],
+        180: [[-1.0, 0.0, width], [0.0, -1.0, height]],
+        270: [[0.0, 1.0, 0.0], [-1.0, 0.0, width]],
+    }[rotation]
+    return np.vstack([np.array(rows), [0.0, 0.0, 1.0]])
+
+
+def _h(matrix: np.ndarray) -> np.ndarray:
+    """2x3 affine or 3x3 projective -> 3x3."""
+    m = np.asarray(matrix, dtype=np.float64)
+    return m if m.shape == (3, 3) else np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def apply(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 or 3x3 matrix to (..., 2) points (with the perspective division)."""
+    m = _h(matrix)
+    pts = np.asarray(pts, dtype=np.float64)
+    homo = np.concatenate([pts, np.ones((*pts.shape[:-1], 1))], axis=-1) @ m.T
+    return homo[..., :2] / homo[..., 2:3]
+
+
 @dataclass(frozen=True)
 class Geometry:
-    """How the detector image relates to the upright page: ``det = A @ [x, y, 1]`` where
-    (x, y) are pixels of the upright page at its own resolution."""
+    """How the detector image relates to the upright page: ``det ~ M @ [x, y, 1]`` where
+    (x, y) are pixels of the upright page at its own resolution. `matrix` is a 2x3 affine
+    (scans) or a 3x3 homography."""
 
-    matrix: np.ndarray  # 2x3 affine, upright page -> detector image
+    matrix: np.ndarray  # upright page -> detector image
     width: int          # upright page size, pixels
     height: int
 
@@ -257,37 +290,189 @@ class Geometry:
                                                                      float, float]:
         """Detector-image box -> axis-aligned box on the upright page, clipped to it."""
         x0, y0, x1, y1 = box
-        inv = cv2.invertAffineTransform(self.matrix)
-        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=np.float64)
-        pts = corners @ inv.T
+        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+        pts = apply(np.linalg.inv(_h(self.matrix)), corners)
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         return (float(np.clip(lo[0], 0, self.width)), float(np.clip(lo[1], 0, self.height)),
                 float(np.clip(hi[0], 0, self.width)), float(np.clip(hi[1], 0, self.height)))
 
 
-def prepare_for_detector(image: np.ndarray,
-                         orientation: Orientation) -> tuple[np.ndarray, Geometry]:
-    """Downscale the page for the detector, turn it upright and straighten small skew.
+Crop = tuple[int, int, int, int]
 
-    Downscaling comes first so that a 60-megapixel page is never rotated at full size.
+
+def prepare_for_detector(image: np.ndarray, orientation: Orientation, *,
+                         crop: Crop | None = None) -> tuple[np.ndarray, Geometry]:
+    """Crop to the paper, downscale for the detector, turn upright, straighten small skew.
+
+    `crop` (x0, y0, x1, y1 in `image` pixels) drops a scanner border; page coordinates
+    stay those of the whole upright image. Cropping and downscaling come first so that a
+    60-megapixel page is never rotated at full size.
     """
-    small, _ = downscale(image, DETECT_MAX_SIDE)
+    full_h, full_w = image.shape[:2]
+    x0, y0, x1, y1 = crop if crop is not None else (0, 0, full_w, full_h)
+    small, _ = downscale(image[y0:y1, x0:x1], DETECT_MAX_SIDE)
+    sh, sw = small.shape[:2]
     rotation = orientation.rotation % 360
-    sideways = rotation in (90, 270)
-    height, width = image.shape[:2]
-    if sideways:
-        width, height = height, width
     upright = rotate90(small, rotation)
     dh, dw = upright.shape[:2]
-    # Per-axis scale: rounding the small size makes the two axes differ by a hair.
-    matrix = np.array([[dw / width, 0.0, 0.0], [0.0, dh / height, 0.0]])
+    # page (upright full) -> image -> crop -> small -> upright small. Per-axis scale:
+    # rounding the small size makes the two axes differ by a hair.
+    to_image = np.linalg.inv(rotation_matrix(rotation, full_w, full_h))
+    to_crop = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    to_small = np.diag([sw / (x1 - x0), sh / (y1 - y0), 1.0])
+    matrix = rotation_matrix(rotation, sw, sh) @ to_small @ to_crop @ to_image
     skew = orientation.skew
     if MIN_DESKEW <= abs(skew) <= MAX_DESKEW:
         # Positive angle in getRotationMatrix2D turns the image counter-clockwise, which
         # is what a line descending to the right needs.
         rot = cv2.getRotationMatrix2D((dw / 2.0, dh / 2.0), skew, 1.0)
-        white = (255, 255, 255) if upright.ndim == 3 else 255
+        white = (255.0, 255.0, 255.0)  # a scalar for gray images too (only [0] is used)
         upright = cv2.warpAffine(upright, rot, (dw, dh), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=white)
-        matrix = rot @ np.vstack([matrix, [0.0, 0.0, 1.0]])
-    return np.ascontiguousarray(upright), Geometry(matrix=matrix, width=width, height=height)
+        matrix = _h(rot) @ matrix
+    width, height = (full_h, full_w) if rotation in (90, 270) else (full_w, full_h)
+    return np.ascontiguousarray(upright), Geometry(matrix=matrix[:2], width=width,
+                                                   height=height)
+
+
+# -- paper border and documents photographed on a desk -------------------------------
+
+FIND_SIDE = 800
+"""Long side of the copy used to look for the paper edge or a card outline."""
+CARD_ASPECT = 85.6 / 54.0
+"""ISO/IEC 7810 ID-1 (resident ID card, bank card)."""
+MIN_DOC_AREA = 0.08
+MAX_DOC_AREA = 0.92
+MIN_DOC_CONTRAST = 25.0
+"""A document photographed on a desk is brighter than the desk by at least this many grey
+levels; a photocopied card on white paper is darker than its surroundings and is not
+mistaken for a photo."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A card or sheet found in a photo: its corners in image pixels (top-left, top-right,
+    bottom-right, bottom-left, long side first) and the size of the straightened copy."""
+
+    quad: np.ndarray
+    size: tuple[int, int]
+    kind: Literal["card", "sheet"]
+
+    @property
+    def homography(self) -> np.ndarray:
+        """3x3, image pixels -> straightened document pixels."""
+        w, h = self.size
+        dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+        return cv2.getPerspectiveTransform(self.quad.astype(np.float32), dst).astype(np.float64)
+
+    def straighten(self, image: np.ndarray) -> np.ndarray:
+        white = (255.0, 255.0, 255.0)  # a scalar for gray images too (only [0] is used)
+        return cv2.warpPerspective(image, self.homography, self.size, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=white)
+
+
+def _order_quad(quad: np.ndarray) -> np.ndarray:
+    """Corners as top-left, top-right, bottom-right, bottom-left; then turned so that the
+    first edge is a long one (the straightened copy is landscape for cards)."""
+    pts = quad.reshape(4, 2).astype(np.float64)
+    centre = pts.mean(axis=0)
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]  # clockwise in image coordinates (y down), from left-ish
+    start = int(np.argmin(pts.sum(axis=1)))  # top-left: smallest x + y
+    return np.roll(pts, -start, axis=0)
+
+
+def _quad_of(contour: np.ndarray) -> np.ndarray | None:
+    hull = cv2.convexHull(contour)
+    peri = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.04, 0.06, 0.08):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            return approx.reshape(4, 2).astype(np.float64)
+        if len(approx) < 4:
+            break
+    return None
+
+
+def find_document(image: np.ndarray) -> Document | None:
+    """A card or sheet lying on a darker background (a phone photo on a desk), or None.
+
+    Scans (paper to the edges, or a photocopied card on white paper) return None. The
+    straightened copy keeps the document's resolution in the photo (no upsampling: the
+    quality gate judges what the camera captured).
+    """
+    small, scale = downscale(ensure_uint8(image), FIND_SIDE)
+    gray = cv2.GaussianBlur(to_gray(small), (5, 5), 0)
+    h, w = gray.shape
+    area = float(h * w)
+    _, bright = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    edges = cv2.dilate(cv2.Canny(gray, 40, 120), np.ones((3, 3), np.uint8))
+    candidates: list[tuple[float, np.ndarray]] = []
+    for mask in (bright, edges):
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            c_area = cv2.contourArea(cv2.convexHull(contour))
+            if not MIN_DOC_AREA * area <= c_area <= MAX_DOC_AREA * area:
+                continue
+            quad = _quad_of(contour)
+            if quad is not None and cv2.isContourConvex(quad.astype(np.float32)):
+                candidates.append((cv2.contourArea(quad.astype(np.float32)), quad))
+    for _, quad in sorted(candidates, key=lambda c: -c[0]):
+        inside = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(inside, np.round(quad).astype(np.int32), (1,))
+        # Compare the document with what surrounds it, not the whole rest of the photo.
+        ring = cv2.dilate(inside, np.ones((25, 25), np.uint8)) - inside
+        core = cv2.erode(inside, np.ones((9, 9), np.uint8))
+        if ring.sum() < 100 or core.sum() < 100:
+            continue
+        if float(np.median(gray[core > 0])) - float(np.median(gray[ring > 0])) < \
+                MIN_DOC_CONTRAST:
+            continue
+        ordered = _order_quad(quad / scale)
+        top = float(np.linalg.norm(ordered[1] - ordered[0])
+                    + np.linalg.norm(ordered[2] - ordered[3]))
+        side = float(np.linalg.norm(ordered[3] - ordered[0])
+                     + np.linalg.norm(ordered[2] - ordered[1]))
+        if side > top:
+            ordered = np.roll(ordered, -1, axis=0)
+            top, side = side, top
+        aspect = top / max(side, 1e-6)
+        if not 1.0 <= aspect <= 2.2:
+            continue
+        kind: Literal["card", "sheet"] = ("card" if abs(aspect - CARD_ASPECT) < 0.2
+                                          else "sheet")
+        if kind == "card":
+            # Perspective shortens one side; the card's true proportions are known.
+            out_w = round(top / 2)
+            size = (out_w, round(out_w / CARD_ASPECT))
+        else:
+            size = (round(top / 2), round(side / 2))
+        return Document(quad=ordered, size=size, kind=kind)
+    return None
+
+
+def find_paper(image: np.ndarray) -> Crop | None:
+    """The paper inside a dark scanner border (ADF with a black backing), as a crop box;
+    None when the page reaches the image edges (the usual case)."""
+    small, scale = downscale(ensure_uint8(image), FIND_SIDE)
+    gray = to_gray(small)
+    h, w = gray.shape
+    frame = max(2, round(0.01 * min(h, w)))
+    border = np.concatenate([gray[:frame].ravel(), gray[-frame:].ravel(),
+                             gray[:, :frame].ravel(), gray[:, -frame:].ravel()])
+    if float(np.median(border)) >= 100:
+        return None
+    _, paper = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=8)
+    if count < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, cw, ch, _comp_area = (int(v) for v in stats[best])
+    if not 0.3 * h * w <= cw * ch <= 0.98 * h * w:
+        return None
+    full_h, full_w = image.shape[:2]
+    x0, y0 = max(0, int((x + 1) / scale)), max(0, int((y + 1) / scale))
+    x1, y1 = min(full_w, int((x + cw - 1) / scale)), min(full_h, int((y + ch - 1) / scale))
+    if x1 - x0 < 32 or y1 - y0 < 32:
+        return None
+    return (x0, y0, x1, y1)

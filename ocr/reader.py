@@ -4,11 +4,14 @@ For a raster page, `read_page` runs these stages, in this order:
 
 1. normalise   — any uint8/16-bit gray/BGR/BGRA array -> uint8 gray or BGR
 2. blank       — a page with no ink is returned with ``blank=True``; no OCR is run
-3. orient      — 0/90/180/270 rotation and small skew from the engine's line probe
-4. size        — downscale for the detector, rotate upright, straighten the skew
-5. recognise   — the engine finds and reads lines on the prepared image
-6. map back    — boxes go back to the upright page's own pixel coordinates
-7. order       — rows top-to-bottom, left-to-right within a row
+3. frame       — a card or sheet photographed on a desk is found and straightened
+                 (perspective); otherwise a dark scanner border is cropped away
+4. orient      — 0/90/180/270 rotation and small skew from the engine's line probe
+5. quality     — blurred / too dark / cut off / too low resolution flags for the clerk
+6. size        — downscale for the detector, rotate upright, straighten the skew
+7. recognise   — the engine finds and reads lines on the prepared image
+8. order       — rows top-to-bottom, left-to-right within a row (on the straight image)
+9. map back    — boxes go back to the upright page's own pixel coordinates
 
 `read_file` opens a file and reads every page, turning file- and page-level failures into
 `ReadResult.errors` so that one bad page never fails a batch.
@@ -17,16 +20,26 @@ For a raster page, `read_page` runs these stages, in this order:
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
-from ocr.engine import LineProbe, OcrEngine
+import numpy as np
+
+from ocr import quality
+from ocr.engine import EngineOptions, LineProbe, OcrEngine, get_engine
 from ocr.errors import SourceError
 from ocr.layout import reading_order
 from ocr.prepare import (
     Orientation,
     ensure_uint8,
     estimate_orientation,
+    find_document,
+    find_paper,
     is_blank,
     prepare_for_detector,
+    rotation_matrix,
 )
 from ocr.sources import Limits, RasterPage, open_source
 from ocr.types import FileError, OcrLine, OcrPage, ReadResult
@@ -39,7 +52,8 @@ def read_page(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage:
 
     Boxes of the result are in pixels of the page image *after* the reported clockwise
     `rotation`, at the page's own resolution (not the detector's); `width`/`height` are
-    that upright image's size.
+    that upright image's size. For a card or sheet photographed on a desk the "page image"
+    is the straightened document, and `OcrPage.warp` maps it back to the photo.
     """
     if isinstance(page, OcrPage):
         return page
@@ -50,21 +64,40 @@ def read_page(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage:
         return OcrPage(source=page.source, page=page.page, method="ocr", width=width,
                        height=height, lines=(), blank=True)
 
-    orientation = (estimate_orientation(image, engine) if isinstance(engine, LineProbe)
-                   else Orientation())
+    document = find_document(image)
+    crop = None
+    if document is not None:
+        image = document.straighten(image)
+    else:
+        crop = find_paper(image)
+    work = image if crop is None else image[crop[1]:crop[3], crop[0]:crop[2]]
 
-    prepared, geometry = prepare_for_detector(image, orientation)
+    orientation = (estimate_orientation(work, engine) if isinstance(engine, LineProbe)
+                   else Orientation())
+    flags = quality.check(quality.QualityInputs(work, orientation.quads))
+
+    prepared, geometry = prepare_for_detector(image, orientation, crop=crop)
 
     found = engine.recognize(prepared)
 
+    # Rows are found on the straight detector image, where a row is level; boxes then go
+    # back to page pixels (slightly taller there when the page was skewed).
+    ordered = reading_order(found)
     lines = [OcrLine(text=ln.text, confidence=ln.confidence, box=geometry.to_page(ln.box))
-             for ln in found]
+             for ln in ordered]
+
+    warp = None
+    if document is not None:
+        h, w = image.shape[:2]
+        to_fraction = np.diag([1.0 / width, 1.0 / height, 1.0])
+        page_to_photo = (to_fraction @ np.linalg.inv(document.homography)
+                         @ np.linalg.inv(rotation_matrix(orientation.rotation, w, h)))
+        warp = tuple(float(v) for v in (page_to_photo / page_to_photo[2, 2]).ravel())
 
     return OcrPage(
         source=page.source, page=page.page, method="ocr",
-        width=geometry.width, height=geometry.height,
-        lines=tuple(reading_order(lines)),
-        rotation=orientation.rotation, engine=engine.version,
+        width=geometry.width, height=geometry.height, lines=tuple(lines),
+        rotation=orientation.rotation, engine=engine.version, quality=flags, warp=warp,
     )
 
 
@@ -101,3 +134,71 @@ def read_file(data: bytes, filename: str, engine: OcrEngine, *,
                 err = SourceError.of("page.read_failed", page=number)
                 result.errors.append(FileError(filename, err.code, err.message, page=number))
     return result
+
+
+# -- many pages on all cores ---------------------------------------------------------
+
+_worker_options: EngineOptions | None = None
+
+
+class _LazyEngine:
+    """The worker's engine, built on the first page that needs it: a worker that only
+    sees blank pages never loads a model."""
+
+    def __init__(self, options: EngineOptions) -> None:
+        self._options = options
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(get_engine(self._options), name)
+
+
+def _init_worker(options: EngineOptions) -> None:
+    global _worker_options
+    _worker_options = options
+
+
+def _read_in_worker(page: RasterPage | OcrPage) -> OcrPage | FileError:
+    assert _worker_options is not None, "worker not initialised"
+    if isinstance(page, RasterPage) and is_blank(ensure_uint8(page.image)):
+        return read_page(page, _LazyEngine(_worker_options))  # type: ignore[arg-type]
+    return _read_or_error(page, get_engine(_worker_options))
+
+
+def _read_or_error(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage | FileError:
+    try:
+        return read_page(page, engine)
+    except Exception:
+        log.exception("%s p%d: unexpected error reading page", page.source, page.page)
+        err = SourceError.of("page.read_failed", page=page.page)
+        return FileError(page.source, err.code, err.message, page=page.page)
+
+
+def read_pages(pages: Sequence[RasterPage | OcrPage], options: EngineOptions, *,
+               workers: int = 1) -> list[OcrPage | FileError]:
+    """Read many pages, in order; a page that fails gives a `FileError` in its place.
+
+    ``workers=1`` reads in this process with the process-wide engine (intra-op threads =
+    `options.threads`). ``workers=N`` starts N spawned processes, each loading its own
+    engine with ``threads // N`` intra-op threads (at least 1), and shares the OCR pages
+    out among them: on two cores two single-threaded processes keep both cores busy
+    through the parts of a page that are not parallel inside the model (preparation,
+    post-processing, the recogniser's small batches). Each process holds its own models
+    (~1 GB RSS for rapidocr), so N is bounded by memory as well as cores. Text-layer pages
+    never go to a worker.
+    """
+    results: list[OcrPage | FileError | None] = [
+        p if isinstance(p, OcrPage) else None for p in pages]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if workers <= 1 or len(todo) <= 1:
+        engine = get_engine(options)
+        for i in todo:
+            results[i] = _read_or_error(pages[i], engine)
+    else:
+        per_worker = replace(options, threads=max(1, options.threads // workers))
+        context = multiprocessing.get_context("spawn")  # never fork a loaded runtime
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                                 initializer=_init_worker, initargs=(per_worker,)) as pool:
+            for i, result in zip(todo, pool.map(_read_in_worker, [pages[i] for i in todo]),
+                                 strict=True):
+                results[i] = result
+    return [r for r in results if r is not None]

