@@ -27,3 +27,7 @@ class Conflict(IntakeError):
 
 class TooLarge(IntakeError):
     status = 413
+
+
+class Forbidden(IntakeError):
+    status = 403

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -156,3 +158,64 @@ class DocumentRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Certificate(Base):
+    """A verified certificate (证照) in the shared store; columns follow the GB/T 36903
+    e-licence metadata where it fits (type code, number, holder and holder code, issuer,
+    issue date, validity, status) plus provenance (source case, pages, scan, verifier)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (Index("ix_certificates_holder", "holder_id", "material_type"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    material_type: Mapped[str] = mapped_column(String(64))
+    type_name: Mapped[str] = mapped_column(String(100))
+    number: Mapped[str] = mapped_column(String(200))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id: Mapped[str] = mapped_column(String(64))
+    holder_id_type: Mapped[str] = mapped_column(String(20))  # id_number / credit_code
+    issuer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20))  # valid / expired / revoked
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source_case_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cases.id"), nullable=True, index=True)
+    source_pages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    scan_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    scan_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    verification: Mapped[str] = mapped_column(String(20))  # reviewer / auto
+    verified_by: Mapped[str] = mapped_column(String(200))
+    verified_by_key: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"),
+                                                        nullable=True)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by_key: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    revoke_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log (UPDATE/DELETE are refused by triggers)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_holder", "holder_id", "at"),
+        Index("ix_audit_log_key", "key_id", "at"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    holder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    purpose: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    case_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    result: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -1,0 +1,564 @@
+"""The shared certificate store, as intake uses it:
+
+* **verification** — a document of a certificate type becomes a stored certificate when a
+  reviewer confirms it (`verify_document`), or automatically after an assessment when the
+  type is listed in `DOCINTAKE_AUTO_VERIFY_TYPES` and every field passed its checks with at
+  least `DOCINTAKE_AUTO_VERIFY_MIN_CONFIDENCE` (`auto_verify`);
+* **reuse** — `reusable_certificates` finds, for a case's reusable slots, the certificates
+  of the holders the application form names; the completeness engine then marks a slot
+  `reused` only when one is valid on the case's acceptance date (revoked or expired ones are
+  reported, never reused), and paper always remains acceptable;
+* **queries by other systems** — `search`, `read`, `scan`, `revoke`, each checked against
+  the caller's role and scopes and written to the append-only audit log, including refusals.
+
+Who sees full ID numbers: `system` keys (they query by the holder's ID and are scoped to
+certificate types) and reviewers (they compare the store with paper). Clerks and admins see
+masked numbers in list views; admins see them in full on a single certificate, which is
+audited. Application logs never carry them (see `intake.logs`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NoReturn
+
+from sqlalchemy.orm import Session
+
+from intake.errors import Conflict, Forbidden, IntakeError, InvalidRequest, NotFound
+from intake.logs import mask_identifiers
+from intake.runtime import Runtime
+from rules.catalog import Catalog, Item
+from rules.conditions import FACTS, split_ref
+from rules.types import CompletenessReport, ReusableCertificate
+from storage.audit import SERVICE, Actor, AuditLog
+from storage.cases import CaseRepository
+from storage.certificates import CertificateRegistry, NewCertificate, status_on
+from storage.models import AuditEntry, Case, Certificate, Page
+from storage.objects import sha256_hex
+from storage.s3 import Presigner
+
+log = logging.getLogger(__name__)
+
+# Roles that see holder ID numbers in full in list views (see the module docstring).
+FULL_NUMBER_ROLES = frozenset({"system", "reviewer"})
+READ_ROLES = frozenset({"system", "reviewer", "admin", "clerk"})
+SCAN_ROLES = frozenset({"system", "reviewer", "admin"})
+USE_ACTIONS = ("certificate.search", "certificate.read", "certificate.file",
+               "certificate.reuse")
+
+
+@dataclass(frozen=True)
+class Mapping_:
+    """Where a certificate's GB/T 36903 metadata comes from among a document's fields."""
+
+    number: str
+    holder_name: str
+    holder_id: str | None  # None: not printed on it (property certificate): from the form
+    holder_id_type: str
+    issuer: str | None = None
+    issue_date: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+MAPPINGS: dict[str, Mapping_] = {
+    "id_card": Mapping_(number="id_number", holder_name="name", holder_id="id_number",
+                        holder_id_type="id_number", issuer="issuing_authority",
+                        issue_date="valid_from", valid_from="valid_from",
+                        valid_until="valid_until"),
+    "business_license": Mapping_(number="credit_code", holder_name="name",
+                                 holder_id="credit_code", holder_id_type="credit_code",
+                                 valid_from="established_date", valid_until="term_end"),
+    "property_certificate": Mapping_(number="certificate_number", holder_name="holder",
+                                     holder_id=None, holder_id_type="id_or_credit_code"),
+}
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    id: str
+    type: str
+    type_name: str
+    number: str
+    holder_name: str
+    holder_id: str
+    holder_id_type: str
+    issuer: str | None
+    issue_date: date | None
+    valid_from: date | None
+    valid_until: date | None
+    status: str  # on `as_of`
+    as_of: date
+    stored_status: str
+    verification: str
+    verified_by: str
+    verified_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+    source_case_id: str | None
+    source_pages: list[int]
+    has_scan: bool
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanAccess:
+    """Either a short-lived URL (S3) or the bytes to stream."""
+
+    url: str | None = None
+    data: bytes | None = None
+    filename: str = "certificate.pdf"
+    expires_at: datetime | None = None
+
+
+def normalise_holder(value: str) -> str:
+    return value.strip().upper()
+
+
+def _date(value: Any) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def view_of(row: Certificate, as_of: date, *, masked: bool) -> CertificateView:
+    def m(text: str) -> str:
+        return mask_identifiers(text) if masked else text
+
+    fields = row.fields or {}
+    if masked:
+        fields = {name: {**f, "value": m(f["value"])} if isinstance(f, dict)
+                  and isinstance(f.get("value"), str) else f for name, f in fields.items()}
+    return CertificateView(
+        id=row.id, type=row.material_type, type_name=row.type_name, number=m(row.number),
+        holder_name=row.holder_name, holder_id=m(row.holder_id),
+        holder_id_type=row.holder_id_type, issuer=row.issuer, issue_date=row.issue_date,
+        valid_from=row.valid_from, valid_until=row.valid_until,
+        status=status_on(row, as_of), as_of=as_of, stored_status=row.status,
+        verification=row.verification, verified_by=row.verified_by,
+        verified_at=row.verified_at, revoked_at=row.revoked_at,
+        revoke_reason=row.revoke_reason, source_case_id=row.source_case_id,
+        source_pages=list(row.source_pages or []), has_scan=row.scan_key is not None,
+        fields=dict(fields))
+
+
+# reuse ------------------------------------------------------------------------------------
+def holder_ids_of(item: Item, report: CompletenessReport,
+                  facts: Mapping[str, object] | None = None) -> set[str]:
+    """The holder IDs the item's reusable slots name (e.g. the form's legal
+    representative ID number), read from a first assessment of the case."""
+    facts = facts or {}
+    docs = {d.id: d for d in report.documents}
+    slots = {s.code: s for s in report.slots}
+    found: set[str] = set()
+    for slot in item.slots:
+        if not slot.reusable or not slot.holder:
+            continue
+        values: list[object] = []
+        if slot.holder in facts:
+            values.append(facts[slot.holder])
+        else:
+            head, tail = split_ref(slot.holder)
+            if head == FACTS:
+                values.append(facts.get(tail))
+            elif head in slots:
+                values += [docs[d].field_value(tail) for d in slots[head].documents
+                           if d in docs]
+        found |= {normalise_holder(str(v)) for v in values if v}
+    return found
+
+
+def certificate_types(item: Item, catalog: Catalog) -> set[str]:
+    return {t for s in item.slots if s.reusable for t in s.accepts
+            if catalog.material_types[t].certificate}
+
+
+def reusable_certificates(session: Session, catalog: Catalog, item: Item,
+                          report: CompletenessReport, acceptance_date: date,
+                          facts: Mapping[str, object] | None = None
+                          ) -> list[ReusableCertificate]:
+    """Stored certificates the case's reusable slots may consider, with their status on
+    the acceptance date (the engine reuses only `valid` ones and reports the others)."""
+    holders = holder_ids_of(item, report, facts)
+    types = certificate_types(item, catalog)
+    if not holders or not types:
+        return []
+    rows = CertificateRegistry(session).search(holders, types)
+    return [ReusableCertificate(
+        id=r.id, material_type=r.material_type, holder_id=r.holder_id,
+        holder_name=r.holder_name, number=r.number, valid_until=r.valid_until,
+        # Expiry is judged by the engine on the acceptance date (its finding names the
+        # end date); a stored `expired` from the sweep does not matter for a case accepted
+        # before the end date. Revocation is final whatever the date.
+        status="revoked" if r.status == "revoked" else "valid",
+        fields={k: str(v.get("value")) for k, v in (r.fields or {}).items()
+                if isinstance(v, dict) and v.get("value") is not None},
+    ) for r in rows]
+
+
+# verification ------------------------------------------------------------------------------
+def _build_scan(runtime: Runtime, pages: Sequence[Page]) -> bytes:
+    """A PDF of exactly the certificate's pages, cut from the originals."""
+    import pypdfium2
+    from PIL import Image
+
+    out = pypdfium2.PdfDocument.new()
+    for page in pages:
+        data = runtime.objects.get(page.file.object_key)
+        if page.file.format == "pdf":
+            out.import_pages(pypdfium2.PdfDocument(data), [page.index_in_file - 1])
+            continue
+        with Image.open(io.BytesIO(data)) as image:
+            image.seek(page.index_in_file - 1)
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, "PDF", resolution=200)
+        out.import_pages(pypdfium2.PdfDocument(buffer.getvalue()))
+    buffer = io.BytesIO()
+    out.save(buffer)
+    return buffer.getvalue()
+
+
+def scan_key(sha256: str) -> str:
+    """Derived artefacts live beside the originals, content-addressed the same way."""
+    return f"derived/certificates/{sha256[:2]}/{sha256[2:4]}/{sha256}.pdf"
+
+
+class CertificateService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    # verification --------------------------------------------------------------------
+    def verify_document(self, case_id: str, document_id: str, actor: Actor, *,
+                        holder_id: str | None = None,
+                        pages: Sequence[int] | None = None) -> tuple[CertificateView, bool]:
+        """A reviewer confirms a certificate document of a case: it enters the store."""
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = repo.get_case(case_id)
+            if case is None:
+                raise NotFound("case.not_found", f"案件 {case_id} 不存在。(Case not found.)")
+            if any(b.status != "completed" for b in case.batches) or case.report is None:
+                raise Conflict("case.processing", "材料仍在识别中，请稍后再核验。"
+                                                  "(Materials are still being processed.)")
+            doc = next((d for d in case.report.get("documents", [])
+                        if d.get("id") == document_id), None)
+            if doc is None:
+                raise NotFound("document.not_found",
+                               f"材料 {document_id} 不在本案中。(No such document in the case.)")
+            if pages is not None and list(pages) != list(doc["pages"]):
+                raise Conflict("document.changed",
+                               "材料页码已变化，请刷新后重新核验。(The document's pages changed; "
+                               "reload the report and verify again.)")
+            new = self._candidate(case, doc, holder_id)
+            if isinstance(new, str):
+                raise InvalidRequest("certificate.not_verifiable", new)
+            new = self._with_scan(session, case, doc, new, verification="reviewer",
+                                  verified_by=actor.name, key_id=actor.key_id)
+            row, created = CertificateRegistry(session).add(new)
+            AuditLog(session).append(actor, "certificate.verify", result="ok", target=row.id,
+                                     holder_id=row.holder_id, case_ref=case.number,
+                                     detail={"document": document_id, "created": created})
+            view = view_of(row, case.acceptance_date, masked=False)
+        log.info("certificate verified by reviewer",
+                 extra={"case_id": case_id, "stage": "verify"})
+        return view, created
+
+    def auto_verify(self, session: Session, case: Case, report: Mapping[str, Any]) -> list[str]:
+        """After an assessment: store every certificate document that needs no reviewer."""
+        settings = self.runtime.settings
+        if not settings.auto_verify_types:
+            return []
+        confident_slots = {
+            d for s in report.get("slots", [])
+            if s.get("state") == "present" and not s.get("needs_review")
+            and not any(f.get("needs_review") for f in s.get("findings", []))
+            for d in s.get("documents", [])}
+        stored: list[str] = []
+        registry, audit = CertificateRegistry(session), AuditLog(session)
+        for doc in report.get("documents", []):
+            if (doc["type"] not in settings.auto_verify_types or doc.get("needs_review")
+                    or doc["id"] not in confident_slots):
+                continue
+            fields = doc.get("fields", {})
+            if any(f.get("valid") is False
+                   or float(f.get("confidence", 0)) < settings.auto_verify_min_confidence
+                   for f in fields.values()):
+                continue
+            new = self._candidate(case, doc, None)
+            if isinstance(new, str):
+                continue
+            try:
+                with session.begin_nested():
+                    new = self._with_scan(session, case, doc, new, verification="auto",
+                                          verified_by="docintake (auto)", key_id=None)
+                    row, created = registry.add(new)
+                    if created:
+                        audit.append(SERVICE, "certificate.verify", result="ok", target=row.id,
+                                     holder_id=row.holder_id, case_ref=case.number,
+                                     detail={"document": doc["id"], "automatic": True})
+                        stored.append(row.id)
+            except Exception:
+                # The case's report stands without it; a reviewer can still verify by hand.
+                log.exception("automatic verification failed",
+                              extra={"case_id": case.id, "stage": "verify"})
+        return stored
+
+    def record_reuse(self, session: Session, case: Case, report: Mapping[str, Any]) -> None:
+        """A reused certificate is a use of the holder's records: audit it once per case."""
+        audit = AuditLog(session)
+        item_name = self.runtime.catalog.item(case.item_code).name
+        for slot in report.get("slots", []):
+            cert_id = slot.get("certificate")
+            if slot.get("state") != "reused" or not cert_id:
+                continue
+            if audit.seen("certificate.reuse", cert_id, case.number):
+                continue
+            row = CertificateRegistry(session).get(cert_id)
+            audit.append(SERVICE, "certificate.reuse", result="ok", target=cert_id,
+                         holder_id=row.holder_id if row else None, purpose=item_name,
+                         case_ref=case.number, detail={"slot": slot.get("code")})
+
+    def _candidate(self, case: Case, doc: Mapping[str, Any], holder_id: str | None
+                   ) -> NewCertificate | str:
+        """The certificate a document describes, or why it cannot be one."""
+        mtype = self.runtime.catalog.material_types.get(doc["type"])
+        mapping = MAPPINGS.get(doc["type"])
+        if mtype is None or not mtype.certificate or mapping is None:
+            return f"材料类型 {doc['type']} 不是证照，不能入库。(Not a certificate type.)"
+        fields: dict[str, Any] = doc.get("fields", {})
+
+        def value(name: str | None) -> str | None:
+            f = fields.get(name) if name else None
+            return str(f["value"]) if f and f.get("value") not in (None, "") else None
+
+        def good(name: str | None) -> bool:
+            f = fields.get(name) if name else None
+            return f is not None and f.get("valid") is not False and value(name) is not None
+
+        number, holder_name = value(mapping.number), value(mapping.holder_name)
+        if not good(mapping.number) or holder_name is None:
+            return "证照编号或持证人无法识别或校验未通过。(Number or holder unreadable or invalid.)"
+        holder = value(mapping.holder_id)
+        if mapping.holder_id is not None and not good(mapping.holder_id):
+            return "持证主体代码校验未通过。(The holder's ID fails its check.)"
+        if holder is None:
+            holder = holder_id or self._holder_from_form(case, holder_name)
+        if not holder:
+            return ("请提供持证主体代码（身份证号码或统一社会信用代码）。"
+                    "(Give the holder's ID number or credit code.)")
+        until = _date(value(mapping.valid_until))
+        open_ended = bool(fields.get(mapping.valid_until or "", {}).get("open_ended"))
+        if mapping.valid_until and until is None and not open_ended and \
+                mtype.code != "property_certificate":
+            return "有效期无法识别。(The validity end date is unreadable.)"
+        if until is not None and until < case.acceptance_date:
+            return (f"证照已于 {until.isoformat()} 到期，不能入库。"
+                    "(The certificate expired before the acceptance date.)")
+        return NewCertificate(
+            material_type=mtype.code, type_name=mtype.name, number=normalise_holder(number or "")
+            if mapping.number == mapping.holder_id else (number or ""),
+            holder_name=holder_name, holder_id=normalise_holder(holder),
+            holder_id_type=mapping.holder_id_type, issuer=value(mapping.issuer),
+            issue_date=_date(value(mapping.issue_date)),
+            valid_from=_date(value(mapping.valid_from)), valid_until=until,
+            fields={k: v for k, v in fields.items()}, source_case_id=case.id,
+            source_pages=list(doc.get("pages", [])), verification="", verified_by="")
+
+    def _holder_from_form(self, case: Case, holder_name: str) -> str | None:
+        """A certificate that prints only a name belongs to the applicant when the names
+        agree: take the applicant's ID from the form."""
+        for doc in (case.report or {}).get("documents", []):
+            if doc.get("type") != "application_form":
+                continue
+            f = doc.get("fields", {})
+            name = (f.get("applicant_name") or {}).get("value")
+            ident = f.get("applicant_id") or {}
+            if name == holder_name and ident.get("value") and ident.get("valid") is not False:
+                return str(ident["value"])
+        return None
+
+    def _with_scan(self, session: Session, case: Case, doc: Mapping[str, Any],
+                   new: NewCertificate, *, verification: str, verified_by: str,
+                   key_id: int | None) -> NewCertificate:
+        by_sequence = {p.sequence: p for p in CaseRepository(session).pages_of_case(case.id)}
+        pages = [by_sequence[n] for n in doc.get("pages", []) if n in by_sequence]
+        key = sha = None
+        if pages:
+            data = _build_scan(self.runtime, pages)
+            sha = sha256_hex(data)
+            key = scan_key(sha)
+            self.runtime.objects.put(key, data)
+        from dataclasses import replace
+
+        return replace(new, scan_key=key, scan_sha256=sha, verification=verification,
+                       verified_by=verified_by, verified_by_key=key_id)
+
+    # queries -------------------------------------------------------------------------
+    def _refuse(self, actor: Actor, action: str, *, code: str, message: str, status: str,
+                exc: type[IntakeError], **audit: Any) -> NoReturn:
+        with self.runtime.database.session() as session:
+            AuditLog(session).append(actor, action, result=status, detail={"code": code},
+                                     **audit)
+        raise exc(code, message)
+
+    def _check_purpose(self, actor: Actor, action: str, purpose: str | None,
+                       case_ref: str | None, **audit: Any) -> None:
+        if actor.role not in READ_ROLES or (action == "certificate.file"
+                                            and actor.role not in SCAN_ROLES):
+            self._refuse(actor, action, code="auth.forbidden_role", status="denied",
+                         exc=Forbidden, purpose=purpose, case_ref=case_ref,
+                         message=f"角色 {actor.role} 无权查询证照。(Role may not do this.)",
+                         **audit)
+        if not (purpose or "").strip() or not (case_ref or "").strip():
+            self._refuse(actor, action, code="certificate.purpose_required", status="invalid",
+                         exc=InvalidRequest, purpose=purpose, case_ref=case_ref,
+                         message="查询证照须说明用途 purpose 和关联办件编号 case_ref。"
+                                 "(Give the purpose and case_ref query parameters.)", **audit)
+
+    @staticmethod
+    def allowed_types(actor: Actor, catalog: Catalog) -> set[str]:
+        """A key's scopes limit the types it sees; a system key without scopes sees none,
+        staff keys without scopes see every certificate type."""
+        cert_types = {t.code for t in catalog.material_types.values() if t.certificate}
+        if actor.scopes:
+            return cert_types & set(actor.scopes)
+        return set() if actor.role == "system" else cert_types
+
+    def search(self, actor: Actor, *, holder_id: str | None, types: Sequence[str],
+               purpose: str | None, case_ref: str | None, as_of: date | None = None
+               ) -> list[CertificateView]:
+        action = "certificate.search"
+        holder = normalise_holder(holder_id) if holder_id else None
+        self._check_purpose(actor, action, purpose, case_ref, holder_id=holder,
+                            target=",".join(types) or None)
+        if not holder:
+            self._refuse(actor, action, code="certificate.holder_required", status="invalid",
+                         exc=InvalidRequest, purpose=purpose, case_ref=case_ref,
+                         message="须提供持证主体代码 holder_id。(Give holder_id.)")
+        allowed = self.allowed_types(actor, self.runtime.catalog)
+        asked = set(types) if types else allowed
+        if not asked <= allowed:
+            self._refuse(actor, action, code="certificate.scope_denied", status="denied",
+                         exc=Forbidden, holder_id=holder, purpose=purpose, case_ref=case_ref,
+                         target=",".join(sorted(types)),
+                         message="此密钥无权查询该类证照。(This key is not scoped to the "
+                                 f"type(s) {', '.join(sorted(asked - allowed))}.)")
+        day = as_of or date.today()
+        masked = actor.role not in FULL_NUMBER_ROLES
+        with self.runtime.database.session() as session:
+            rows = CertificateRegistry(session).search([holder or ""], asked)
+            views = [view_of(r, day, masked=masked) for r in rows]
+            audit = AuditLog(session)
+            if not self.runtime.settings.audit_durable_reads:
+                audit.defer_flush()
+            audit.append(
+                actor, action, result="ok", target=",".join(sorted(asked)) or None,
+                holder_id=holder, purpose=purpose, case_ref=case_ref,
+                detail={"count": len(rows), "certificates": [r.id for r in rows][:50]})
+        return views
+
+    def _visible(self, session: Session, actor: Actor, action: str, cert_id: str,
+                 purpose: str | None, case_ref: str | None) -> Certificate:
+        row = CertificateRegistry(session).get(cert_id)
+        if row is None or row.material_type not in self.allowed_types(
+                actor, self.runtime.catalog):
+            # Out of scope looks exactly like absent: a key learns nothing about types it
+            # may not see. The audit log records the truth.
+            AuditLog(session).append(
+                actor, action, result="not_found" if row is None else "denied",
+                target=cert_id, holder_id=row.holder_id if row else None, purpose=purpose,
+                case_ref=case_ref)
+            session.commit()
+            raise NotFound("certificate.not_found",
+                           f"证照 {cert_id} 不存在。(Certificate not found.)")
+        return row
+
+    def read(self, actor: Actor, cert_id: str, *, purpose: str | None,
+             case_ref: str | None, as_of: date | None = None) -> CertificateView:
+        action = "certificate.read"
+        self._check_purpose(actor, action, purpose, case_ref, target=cert_id)
+        with self.runtime.database.session() as session:
+            row = self._visible(session, actor, action, cert_id, purpose, case_ref)
+            view = view_of(row, as_of or date.today(), masked=actor.role == "clerk")
+            AuditLog(session).append(actor, action, result="ok", target=cert_id,
+                                     holder_id=row.holder_id, purpose=purpose,
+                                     case_ref=case_ref)
+        return view
+
+    def scan(self, actor: Actor, cert_id: str, *, purpose: str | None,
+             case_ref: str | None) -> ScanAccess:
+        action = "certificate.file"
+        self._check_purpose(actor, action, purpose, case_ref, target=cert_id)
+        settings = self.runtime.settings
+        with self.runtime.database.session() as session:
+            row = self._visible(session, actor, action, cert_id, purpose, case_ref)
+            if row.scan_key is None:
+                AuditLog(session).append(actor, action, result="not_found", target=cert_id,
+                                         holder_id=row.holder_id, purpose=purpose,
+                                         case_ref=case_ref, detail={"code": "no_scan"})
+                session.commit()
+                raise NotFound("certificate.no_scan", "该证照没有留存扫描件。(No scan stored.)")
+            filename = f"{row.material_type}-{row.id[:8]}.pdf"
+            objects = self.runtime.objects
+            if isinstance(objects, Presigner) and settings.s3_presign_downloads:
+                ttl = timedelta(seconds=settings.s3_presign_seconds)
+                access = ScanAccess(url=objects.presigned_url(row.scan_key, ttl, filename),
+                                    filename=filename, expires_at=datetime.now(UTC) + ttl)
+            else:
+                access = ScanAccess(data=objects.get(row.scan_key), filename=filename)
+            AuditLog(session).append(actor, action, result="ok", target=cert_id,
+                                     holder_id=row.holder_id, purpose=purpose,
+                                     case_ref=case_ref,
+                                     detail={"delivery": "presigned" if access.url
+                                             else "stream"})
+        return access
+
+    def revoke(self, actor: Actor, cert_id: str, reason: str) -> CertificateView:
+        action = "certificate.revoke"
+        with self.runtime.database.session() as session:
+            registry = CertificateRegistry(session)
+            if actor.role != "admin":
+                AuditLog(session).append(actor, action, result="denied", target=cert_id)
+                session.commit()
+                raise Forbidden("auth.forbidden_role", "只有管理员可以注销证照。(Admins only.)")
+            row = registry.revoke(cert_id, by_key=actor.key_id, reason=reason)
+            if row is None:
+                AuditLog(session).append(actor, action, result="not_found", target=cert_id)
+                session.commit()
+                raise NotFound("certificate.not_found",
+                               f"证照 {cert_id} 不存在。(Certificate not found.)")
+            AuditLog(session).append(actor, action, result="ok", target=cert_id,
+                                     holder_id=row.holder_id, detail={"reason": reason})
+            return view_of(row, date.today(), masked=False)
+
+    def expire_due(self, on: date) -> int:
+        with self.runtime.database.session() as session:
+            return CertificateRegistry(session).expire_due(on)
+
+    # audit -------------------------------------------------------------------------------
+    def audit_entries(self, *, holder_id: str | None = None, key_id: int | None = None,
+                      since: datetime | None = None, actions: Iterable[str] | None = None,
+                      before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+        with self.runtime.database.session() as session:
+            return AuditLog(session).entries(
+                holder_id=normalise_holder(holder_id) if holder_id else None, key_id=key_id,
+                since=since, actions=list(actions) if actions else None,
+                before_id=before_id, limit=limit)
+
+    def holder_usage(self, actor: Actor, holder_id: str, *, limit: int = 200
+                     ) -> list[AuditEntry]:
+        """Who used this holder's certificates, for the holder (audited itself)."""
+        holder = normalise_holder(holder_id)
+        with self.runtime.database.session() as session:
+            audit = AuditLog(session)
+            entries = audit.entries(holder_id=holder, actions=USE_ACTIONS, limit=limit)
+            audit.append(actor, "audit.holder_usage", result="ok", holder_id=holder,
+                         detail={"count": len(entries)})
+            return entries

@@ -1,0 +1,123 @@
+"""Live services for the certificate store tests: a moto S3 server on 127.0.0.1 (the real
+S3 HTTP API, not an in-process mock), PostgreSQL through `database_url`, and the real app
+on a socket with one key per role plus scoped `system` keys."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from api.app import create_app
+from intake.runtime import Runtime
+from intake.settings import load_settings
+from storage.apikeys import create_api_key
+from storage.s3 import S3ObjectStore
+from tests.api.conftest import LiveApi
+from tests.helpers import free_port
+
+ACCESS, SECRET = "testing-access", "testing-secret"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def new_bucket() -> str:
+    return f"docintake-test-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def s3_store(moto_endpoint: str) -> S3ObjectStore:
+    return S3ObjectStore.connect(moto_endpoint, access_key=ACCESS, secret_key=SECRET,
+                                 bucket=new_bucket(), secure=False, region="us-east-1",
+                                 create_bucket=True)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+class CertApi(LiveApi):
+    key_ids: dict[str, int]
+
+
+ApiFactory = Callable[..., CertApi]
+
+
+@pytest.fixture(params=["embedded", "production"])
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings for SQLite + local directory, or PostgreSQL + S3 (moto)."""
+    if request.param == "embedded":
+        return {"data_dir": tmp_path / "data"}
+    url = request.getfixturevalue("postgres_url")
+    _reset_postgres(url)
+    endpoint = request.getfixturevalue("moto_endpoint")
+    return {"data_dir": tmp_path / "data", "database_url": url, "object_store": "s3",
+            "s3_endpoint": endpoint, "s3_bucket": new_bucket(), "s3_access_key": ACCESS,
+            "s3_secret_key": SECRET, "s3_secure": False, "s3_region": "us-east-1",
+            "s3_create_bucket": True}
+
+
+@pytest.fixture
+def api_factory(deployment: dict[str, Any]) -> Iterator[ApiFactory]:
+    started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
+
+    def start(**overrides: Any) -> CertApi:
+        settings = load_settings(**{**deployment, "task_mode": "thread", **overrides})
+        runtime = Runtime.from_settings(settings)
+        keys: dict[str, str] = {}
+        key_ids: dict[str, int] = {}
+        scoped = {"system": ["id_card"], "system_all": ["id_card", "business_license"],
+                  "system_unscoped": []}
+        with runtime.database.session() as session:
+            for name in ("clerk", "reviewer", "admin", *scoped):
+                role = "system" if name.startswith("system") else name
+                row, keys[name] = create_api_key(session, role=role, name=f"test {name}",
+                                                 scopes=scoped.get(name))
+                key_ids[name] = row.id
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1",
+                                               port=port, log_level="warning", lifespan="on"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("API server did not start")
+            time.sleep(0.02)
+        started.append((server, thread, runtime))
+        api = CertApi(f"http://127.0.0.1:{port}", keys, runtime)
+        api.key_ids = key_ids
+        return api
+
+    yield start
+    for server, thread, runtime in started:
+        server.should_exit = True
+        thread.join(timeout=30)
+        runtime.close()
+
+
+@pytest.fixture
+def cert_api(api_factory: ApiFactory) -> CertApi:
+    return api_factory()
