@@ -1,0 +1,171 @@
+"""The Celery tasks: the pipeline's stages, one message each, taking ids only.
+
+    split_batch(batch_id)          -> read_page(page_id, batch_id) for every unread page
+    read_page(page_id, batch_id)   -> assess_batch(batch_id) once no page of the batch is left
+    assess_batch(batch_id)         -> batch completed
+
+Every task can run twice, or twice at once, without changing the outcome: pages are created
+once (unique per file and index), a page's result is written once (the first writer wins),
+and `assess` commits once per batch (row lock on the batch). So at-least-once delivery — what
+`acks_late` and redelivery give — yields exactly-once results.
+
+Completion needs no coordinator: after storing its page, each `read_page` looks whether any
+page of the batch is unfinished. Under read-committed isolation the last page to commit
+always sees every other page finished, so at least one `assess_batch` is sent; a second one
+(two pages finishing together, or a redelivery) finds the batch completed and does nothing.
+
+Transient failures (database or object store unreachable) are retried with exponential
+backoff; when retries run out a page is marked failed with `page.store_unavailable` and the
+rest of the batch completes. A batch whose split or assessment cannot run is left
+unfinished, and picked up again by the API's sweep (`CeleryRunner`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from celery import Celery, Task
+from sqlalchemy.exc import IntegrityError
+
+from intake import metrics
+from intake.celery_app import ASSESS, READ, SPLIT, ocr_threads_per_process
+from intake.pipeline import STORE_UNAVAILABLE, TERMINAL_PAGE_STATES, TRANSIENT_ERRORS, Pipeline
+from intake.runtime import Runtime
+from intake.settings import Settings
+from storage.cases import CaseRepository
+
+log = logging.getLogger(__name__)
+
+# Two splits of one batch at once may both insert its pages: the loser's unique violation
+# is retried and then finds the rows there.
+RETRYABLE: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, IntegrityError)
+
+_process: dict[str, Any] = {}  # this process's Runtime and Pipeline
+
+
+def init_process(settings: Settings, concurrency: int) -> Pipeline:
+    """Build this worker process's runtime and load its OCR model (once per process)."""
+    from dataclasses import replace
+
+    runtime = Runtime.from_settings(settings, migrate=False)
+    threads = ocr_threads_per_process(settings, concurrency)
+    runtime.engine_options = replace(runtime.engine_options, threads=threads)
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:  # pragma: no cover
+        pass
+    _ = runtime.engine  # load the model now, not on the first page
+    pipeline = Pipeline(runtime, raise_transient=True)
+    _process.update(runtime=runtime, pipeline=pipeline)
+    log.info("worker process ready (%d OCR threads)", threads, extra={"stage": "worker"})
+    return pipeline
+
+
+def _pipeline(app: Celery) -> Pipeline:
+    pipeline: Pipeline | None = _process.get("pipeline")
+    if pipeline is None:  # a pool without worker_process_init (solo, threads, eager)
+        from intake.celery_app import worker_concurrency
+
+        settings: Settings = app.conf.docintake_settings
+        pipeline = init_process(settings, worker_concurrency(settings))
+    return pipeline
+
+
+def backoff(retries: int, *, base: float = 2.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter: 2, 4, 8 … seconds, at most `cap` (it must
+    stay below the broker's visibility timeout, which delayed retries wait within)."""
+    return random.uniform(base, min(cap, base * 2 ** retries))
+
+
+def _retry(task: Task, exc: Exception, what: str, context: dict[str, str]) -> Any:
+    metrics.TASK_RETRIES.labels(what).inc()
+    delay = backoff(task.request.retries)
+    log.warning("%s: transient failure, retrying in %.0f s: %s", what, delay,
+                type(exc).__name__, extra=context)
+    return task.retry(exc=exc, countdown=delay)
+
+
+def register_tasks(app: Celery) -> None:
+    settings: Settings = app.conf.docintake_settings
+    max_retries = settings.task_max_retries
+    # shared=False: each app (one per settings) gets its own task objects.
+    options: dict[str, Any] = {"bind": True, "shared": False, "acks_late": True,
+                               "reject_on_worker_lost": True, "max_retries": max_retries}
+
+    @app.task(name=SPLIT, **options)
+    def split_batch(self: Task, batch_id: str) -> int:
+        context = {"batch_id": batch_id, "stage": "split"}
+        try:
+            page_ids = _pipeline(app).split(batch_id)
+        except LookupError:
+            log.warning("batch not found; nothing to do", extra=context)
+            return 0
+        except RETRYABLE as exc:
+            raise _retry(self, exc, "split", context) from exc
+        if not page_ids:  # every page already read (a redelivery) or no readable file
+            app.send_task(ASSESS, args=[batch_id])
+            return 0
+        for page_id in page_ids:
+            app.send_task(READ, args=[page_id, batch_id])
+        log.info("batch split into %d pages to read", len(page_ids), extra=context)
+        return len(page_ids)
+
+    @app.task(name=READ, **options)
+    def read_page(self: Task, page_id: str, batch_id: str) -> str | None:
+        context = {"batch_id": batch_id, "page_id": page_id, "stage": "read"}
+        pipeline = _pipeline(app)
+        try:
+            try:
+                status = pipeline.read(page_id)
+            except TRANSIENT_ERRORS as exc:
+                if self.request.retries < max_retries:
+                    raise _retry(self, exc, "read", context) from exc
+                log.error("page failed for good after %d retries", self.request.retries,
+                          extra=context)
+                status = pipeline.fail_page(page_id, *STORE_UNAVAILABLE)
+            if _all_pages_finished(pipeline.runtime, batch_id):
+                app.send_task(ASSESS, args=[batch_id])
+        except TRANSIENT_ERRORS as exc:  # the database itself, while storing or checking
+            raise _retry(self, exc, "read", context) from exc
+        return status
+
+    @app.task(name=ASSESS, **options)
+    def assess_batch(self: Task, batch_id: str) -> bool:
+        context = {"batch_id": batch_id, "stage": "assess"}
+        pipeline = _pipeline(app)
+        try:
+            return pipeline.assess(batch_id, only_when_read=True)
+        except LookupError:
+            log.warning("batch not found; nothing to do", extra=context)
+            return False
+        except TRANSIENT_ERRORS as exc:
+            raise _retry(self, exc, "assess", context) from exc
+        except Exception:
+            # A bug in the rules must not leave clients polling forever: the batch is
+            # marked failed (its pages stay read and the report can be rebuilt later).
+            log.exception("assessment failed", extra=context)
+            _fail_batch(pipeline.runtime, batch_id)
+            return False
+
+
+def _all_pages_finished(runtime: Runtime, batch_id: str) -> bool:
+    with runtime.database.session() as session:
+        repo = CaseRepository(session)
+        batch = repo.get_batch(batch_id)
+        if batch is None or batch.status not in ("received", "processing"):
+            return False
+        counts = repo.page_status_counts(batch_id)
+    return sum(counts.values()) > 0 and all(s in TERMINAL_PAGE_STATES for s in counts)
+
+
+def _fail_batch(runtime: Runtime, batch_id: str) -> None:
+    with runtime.database.session() as session:
+        repo = CaseRepository(session)
+        if repo.lock_open_batch(batch_id):
+            batch = repo.get_batch(batch_id)
+            if batch is not None:
+                repo.set_batch_status(batch, "failed")

@@ -1,0 +1,314 @@
+"""The Celery tasks and the pieces that make them safe to run twice, in-process and fast:
+born-digital pages (no OCR), SQLite and PostgreSQL, the real Redis for published messages."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from intake import metrics, worker_tasks
+from intake.celery_app import ASSESS, READ, SPLIT, Queues, make_celery
+from intake.pipeline import Pipeline
+from intake.runtime import Runtime
+from intake.service import IntakeService, Upload
+from intake.settings import SettingsError, load_settings
+from intake.tasks import CeleryRunner, resume_unfinished
+from storage.cases import CaseRepository
+from storage.objects import ObjectStore, ObjectStoreError
+from tests.helpers import text_pdf
+from tests.workers.conftest import REDIS_URL, forget_keys
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit_batch(self, batch_id: str) -> None:
+        self.submitted.append(batch_id)
+
+    def shutdown(self) -> None:
+        pass
+
+
+class FlakyStore:
+    """The real store, but `get` fails the first `failures` times, as an object store
+    that is briefly unreachable would."""
+
+    def __init__(self, inner: ObjectStore, failures: int) -> None:
+        self.inner, self.failures, self.calls = inner, failures, 0
+
+    def put(self, key: str, data: bytes) -> None:
+        self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ObjectStoreError("connection refused (simulated)")
+        return self.inner.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+
+def _pdf(pages: int, title: str) -> bytes:
+    return text_pdf([[title, f"第{n}页", "申请人：王小明"] for n in range(1, pages + 1)])
+
+
+def _stored_batch(runtime: Runtime, pages: int = 3) -> tuple[str, str]:
+    service = IntakeService(runtime, Recorder())
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("form.pdf", _pdf(pages, "授权委托书"))])
+    return case.id, batch.id
+
+
+@pytest.fixture
+def db_runtime(database_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.from_settings(load_settings(data_dir=tmp_path / "data",
+                                                  database_url=database_url,
+                                                  task_mode="inline"))
+    yield runtime
+    runtime.close()
+
+
+# settings ---------------------------------------------------------------------------------
+def test_a_broker_url_selects_celery_and_celery_needs_one(tmp_path: Path) -> None:
+    assert load_settings(data_dir=tmp_path, broker_url=REDIS_URL).task_mode == "celery"
+    assert load_settings(data_dir=tmp_path, broker_url=REDIS_URL,
+                         task_mode="thread").task_mode == "thread"
+    with pytest.raises(SettingsError, match="DOCINTAKE_BROKER_URL"):
+        load_settings(data_dir=tmp_path, task_mode="celery")
+    with pytest.raises(SettingsError, match="redis://"):
+        load_settings(data_dir=tmp_path, broker_url="amqp://guest@localhost//")
+
+
+def test_the_app_acks_late_and_requeues_what_a_dead_worker_held(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, broker_url=REDIS_URL, task_queue="q1",
+                             broker_visibility_timeout=120)
+    app = make_celery(settings)
+    try:
+        assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+        assert app.conf.worker_prefetch_multiplier == 1
+        assert app.conf.broker_transport_options["visibility_timeout"] == 120
+        for name in (SPLIT, READ, ASSESS):
+            task = app.tasks[name]
+            assert task.acks_late and task.reject_on_worker_lost
+        assert app.amqp.router.route({}, READ)["queue"].name == "q1.pages"
+        assert app.amqp.router.route({}, SPLIT)["queue"].name == "q1.batches"
+    finally:
+        app.close()
+
+
+# idempotency and completion ---------------------------------------------------------------
+def test_concurrent_assessments_commit_once(db_runtime: Runtime) -> None:
+    _, batch_id = _stored_batch(db_runtime)
+    pipeline = Pipeline(db_runtime)
+    for page_id in pipeline.split(batch_id):
+        assert pipeline.read(page_id) == "done"
+    barrier = threading.Barrier(4)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def finish() -> None:
+        try:
+            barrier.wait()
+            results.append(Pipeline(db_runtime).assess(batch_id, only_when_read=True))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert sorted(results) == [False, False, False, True]
+    with db_runtime.database.session() as session:
+        batch = CaseRepository(session).get_batch(batch_id)
+        assert batch is not None and batch.status == "completed"
+        finished_at = batch.finished_at
+    assert Pipeline(db_runtime).assess(batch_id) is False  # and never again
+    with db_runtime.database.session() as session:
+        batch = CaseRepository(session).get_batch(batch_id)
+        assert batch is not None and batch.finished_at == finished_at
+
+
+def test_assess_waits_for_every_page(db_runtime: Runtime) -> None:
+    _, batch_id = _stored_batch(db_runtime)
+    pipeline = Pipeline(db_runtime)
+    first, *rest = pipeline.split(batch_id)
+    pipeline.read(first)
+    assert pipeline.assess(batch_id, only_when_read=True) is False
+    for page_id in rest:
+        pipeline.read(page_id)
+    assert pipeline.assess(batch_id, only_when_read=True) is True
+
+
+def test_a_page_result_is_written_once(db_runtime: Runtime) -> None:
+    _, batch_id = _stored_batch(db_runtime, pages=1)
+    pipeline = Pipeline(db_runtime)
+    (page_id,) = pipeline.split(batch_id)
+    with db_runtime.database.session() as session:
+        repo = CaseRepository(session)
+        page = repo.get_page(page_id)
+        assert page is not None
+        assert repo.save_page_result(page, status="done", ocr={"lines": []}) is True
+        # a second worker that read the same page meanwhile: its result is not stored
+        assert repo.save_page_result(page, status="failed", error_code="x") is False
+    with db_runtime.database.session() as session:
+        page = CaseRepository(session).get_page(page_id)
+        assert page is not None and page.status == "done" and page.error_code is None
+    assert pipeline.read(page_id) is None
+
+
+def test_a_transient_store_failure_fails_the_page_only_without_a_retrying_runner(
+    db_runtime: Runtime
+) -> None:
+    from intake.pipeline import TRANSIENT_ERRORS
+
+    _, batch_id = _stored_batch(db_runtime, pages=1)
+    db_runtime.objects = FlakyStore(db_runtime.objects, failures=10)
+    (page_id,) = _split_ids(db_runtime, batch_id)
+    with pytest.raises(TRANSIENT_ERRORS):
+        Pipeline(db_runtime, raise_transient=True).read(page_id)
+    assert Pipeline(db_runtime).read(page_id) == "failed"
+    with db_runtime.database.session() as session:
+        page = CaseRepository(session).get_page(page_id)
+        assert page is not None and page.error_code == "page.store_unavailable"
+
+
+def _split_ids(runtime: Runtime, batch_id: str) -> list[str]:
+    inner = runtime.objects
+    assert isinstance(inner, FlakyStore)
+    runtime.objects = inner.inner  # split reads the original too: let it through once
+    try:
+        return Pipeline(runtime).split(batch_id)
+    finally:
+        runtime.objects = inner
+
+
+def test_resume_picks_only_stalled_batches_when_asked(db_runtime: Runtime) -> None:
+    _, batch_id = _stored_batch(db_runtime)
+    assert resume_unfinished(db_runtime, Recorder(), stalled_after=600) == []
+    assert resume_unfinished(db_runtime, Recorder(), stalled_after=0) == [batch_id]
+    assert resume_unfinished(db_runtime, Recorder()) == [batch_id]
+
+
+# the tasks, run in this process against the real Redis -------------------------------------
+@pytest.fixture
+def celery_runtime(tmp_path: Path) -> Iterator[tuple[Runtime, Any, redis.Redis]]:
+    token = f"docintake-test-{secrets.token_hex(4)}"
+    settings = load_settings(data_dir=tmp_path / "data", broker_url=REDIS_URL,
+                             task_queue=token, task_max_retries=3)
+    runtime = Runtime.from_settings(settings)
+    runner = CeleryRunner(runtime, sweep=False)
+    r = redis.Redis.from_url(REDIS_URL)
+    saved = dict(worker_tasks._process)
+    worker_tasks._process.update(runtime=runtime,
+                                 pipeline=Pipeline(runtime, raise_transient=True))
+    try:
+        yield runtime, runner, r
+    finally:
+        worker_tasks._process.clear()
+        worker_tasks._process.update(saved)
+        runner.shutdown()
+        runtime.close()
+        forget_keys(r, token)
+        r.close()
+
+
+def _page_ids(runtime: Runtime, batch_id: str) -> list[str]:
+    with runtime.database.session() as session:
+        return [p.id for p in CaseRepository(session).pages_of_batch(batch_id)]
+
+
+def _args(message: dict[str, Any]) -> list[Any]:
+    import base64
+    import json
+
+    args: list[Any] = json.loads(base64.b64decode(message["body"]))[0]
+    return args
+
+
+def _waiting(r: redis.Redis, queue: str) -> list[Any]:
+    import json
+
+    return [json.loads(m) for m in r.lrange(queue, 0, -1)]
+
+
+def test_split_fans_out_one_read_per_page_and_the_last_read_asks_for_assessment(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, r = celery_runtime
+    queues = Queues.of(runtime.settings)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(3, "申请书"))])
+    (split_msg,) = _waiting(r, queues.batches)
+    assert split_msg["headers"]["task"] == SPLIT and _args(split_msg) == [batch.id]
+    r.delete(queues.batches)
+
+    app = runner.app
+    assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 3
+    reads = _waiting(r, queues.pages)
+    assert [m["headers"]["task"] for m in reads] == [READ] * 3
+    page_ids = [_args(m)[0] for m in reads]
+    assert [_args(m)[1] for m in reads] == [batch.id] * 3
+    assert sorted(page_ids) == sorted(_page_ids(runtime, batch.id))
+    r.delete(queues.pages)
+
+    for n, page_id in enumerate(page_ids, start=1):
+        assert app.tasks[READ].apply(args=[page_id, batch.id]).get() == "done"
+        asked = [m["headers"]["task"] for m in _waiting(r, queues.batches)]
+        assert asked == ([ASSESS] if n == len(page_ids) else []), n
+    assert app.tasks[READ].apply(args=[page_ids[0], batch.id]).get() is None  # redelivered
+    assert app.tasks[ASSESS].apply(args=[batch.id]).get() is True
+    assert app.tasks[ASSESS].apply(args=[batch.id]).get() is False
+    assert service.batch_progress(batch.id).status == "completed"
+    assert app.tasks[SPLIT].apply(args=["no-such-batch"]).get() == 0
+
+
+def test_a_store_outage_is_retried_with_backoff_then_the_page_is_read(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, _ = celery_runtime
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(1, "申请书"))])
+    assert runner.app.tasks[SPLIT].apply(args=[batch.id]).get() == 1
+    (page_id,) = _page_ids(runtime, batch.id)
+    runtime.objects = FlakyStore(runtime.objects, failures=2)
+    worker_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
+    retries = metrics.TASK_RETRIES.labels("read")._value.get()
+    result = runner.app.tasks[READ].apply(args=[page_id, batch.id])
+    assert result.get() == "done"
+    assert metrics.TASK_RETRIES.labels("read")._value.get() == retries + 2
+
+
+def test_a_page_whose_store_stays_away_fails_alone_and_the_batch_completes(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, _ = celery_runtime
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(2, "申请书")),
+                                           Upload("b.pdf", _pdf(1, "承诺书"))])
+    app = runner.app
+    assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 3
+    page_ids = _page_ids(runtime, batch.id)
+    assert app.tasks[READ].apply(args=[page_ids[0], batch.id]).get() == "done"
+    assert app.tasks[READ].apply(args=[page_ids[1], batch.id]).get() == "done"
+    runtime.objects = FlakyStore(runtime.objects, failures=100)
+    worker_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
+    assert app.tasks[READ].apply(args=[page_ids[2], batch.id]).get() == "failed"
+    assert app.tasks[ASSESS].apply(args=[batch.id]).get() is True
+    progress = service.batch_progress(batch.id)
+    assert progress.status == "completed"
+    assert (progress.pages_read, progress.pages_failed) == (2, 1)
+    report = service.case_report(case.id)
+    assert [u["code"] for u in report["unreadable"]] == ["page.store_unavailable"]
