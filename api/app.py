@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routes import cases, catalog
+from api.routes import audit, cases, catalog, certificates, health
+from intake.certificates import CertificateService
 from intake.runtime import Runtime
 from intake.service import IntakeService
 from intake.tasks import TaskRunner, make_runner, resume_unfinished
@@ -29,7 +30,11 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
                   description="Document intake and OCR verification for service centers.")
     app.state.runtime = runtime
     app.state.service = IntakeService(runtime, runner)
+    app.state.certificates = CertificateService(runtime)
     problems.install(app)
     app.include_router(cases.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
+    app.include_router(certificates.router, prefix=API_PREFIX)
+    app.include_router(audit.router, prefix=API_PREFIX)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
     return app

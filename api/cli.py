@@ -105,21 +105,32 @@ def demo(
     out.print(f"\n[bold]Done.[/bold] {len(packets)} cases processed; {verdict}.")
 
 
-def _follow(service: Any, batch_id: str) -> None:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+def _follow(service: Any, batch_id: str, *, timeout: float | None = None) -> Any:
+    """Progress bars for a batch's stages until it is finished (or `timeout` passes)."""
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
+    deadline = None if timeout is None else time.monotonic() + timeout
     with Progress(*columns, console=out, transient=False) as bar:
-        task = bar.add_task("reading pages", total=None)
+        stages = {name: bar.add_task(name, total=None)
+                  for name in ("preprocessed", "OCR'd", "classified")}
         while True:
             progress = service.batch_progress(batch_id)
-            bar.update(task, total=progress.pages_total or None,
-                       completed=progress.pages_read + progress.pages_failed)
-            if progress.status == "completed":
+            total = progress.pages_total or None
+            failed = progress.pages_failed
+            done = {"preprocessed": progress.pages_preprocessed,
+                    "OCR'd": progress.pages_read, "classified": progress.pages_classified}
+            for name, task in stages.items():
+                label = f"{name} ({failed} failed)" if failed and name == "OCR'd" else name
+                bar.update(task, total=total, completed=done[name], description=label)
+            if progress.status in ("completed", "failed"):
+                break
+            if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(0.3)
     for f in progress.files:
         if f.error_code:
             out.print(f"  [yellow]{f.filename}: {f.error_message}[/yellow]")
+    return progress
 
 
 def _print_report(report: dict[str, Any], expected: dict[str, str] | None = None,
@@ -171,13 +182,90 @@ def serve(
     uvicorn.run(create_app(_runtime(settings)), host=host, port=port, log_config=None)
 
 
+# worker / follow -------------------------------------------------------------------------
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(
+        help="Worker processes (prefork), each with its own OCR model; default: "
+             "DOCINTAKE_WORKER_CONCURRENCY or the number of cores")] = None,
+    loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+    hostname: Annotated[str | None, typer.Option(help="Celery node name")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve this node's Prometheus metrics (all its processes) on this port")] = None,
+    metrics_host: Annotated[str, typer.Option(
+        help="Address for --metrics-port; 0.0.0.0 only on a private network")] = "127.0.0.1",
+) -> None:
+    """Run a Celery worker node reading pages for the API (needs DOCINTAKE_BROKER_URL).
+    OCR threads per process default to cores / processes."""
+    import os
+
+    settings = _settings()
+    if not settings.broker_url:
+        err.print("[red]DOCINTAKE_BROKER_URL is not set: a worker needs the broker "
+                  "(redis://host:6379/0)[/red]")
+        raise typer.Exit(2)
+    from storage.db import Database
+
+    database = Database(settings.effective_database_url)
+    try:
+        current, head = database.current_revision(), Database.head_revision()
+    finally:
+        database.dispose()
+    if current != head:
+        err.print(f"[red]database at revision {current}, code expects {head}: run "
+                  "`docintake db upgrade` (the API does it on start)[/red]")
+        raise typer.Exit(2)
+    if metrics_port is not None:
+        import tempfile
+
+        # Must be set before prometheus_client is first imported, in this process and so
+        # in the pool processes forked from it.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="docintake-metrics-")
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(metrics_port, addr=metrics_host, registry=registry)
+    from intake.celery_app import run_worker
+
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel.upper(), hostname=hostname)
+
+
+@app.command()
+def follow(
+    batch_id: Annotated[str, typer.Argument(help="Batch id (from the upload's answer)")],
+    timeout: Annotated[float | None, typer.Option(help="Stop following after seconds")] = None,
+) -> None:
+    """Show a batch's progress (received, preprocessed, OCR'd, classified, failed) until it
+    is finished, from the configured database."""
+    from intake.errors import NotFound
+    from intake.service import IntakeService
+
+    class _NoRunner:
+        def submit_batch(self, batch_id: str) -> None: ...
+
+        def shutdown(self) -> None: ...
+
+    runtime = _runtime(_settings())
+    try:
+        progress = _follow(IntakeService(runtime, _NoRunner()), batch_id, timeout=timeout)
+    except NotFound as exc:
+        err.print(f"[red]batch {batch_id} not found[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        runtime.close()
+    out.print(f"{progress.status}: {progress.pages_read} of {progress.pages_total} pages read, "
+              f"{progress.pages_failed} failed")
+
+
 # ocr / check -----------------------------------------------------------------------------
-def _read_files(files: list[Path], threads: int) -> Any:
-    from ocr.engine import EngineOptions, get_engine
+def _read_files(files: list[Path], threads: int | None) -> Any:
+    from intake.runtime import engine_options
+    from ocr.engine import get_engine
     from ocr.reader import read_file
     from ocr.types import FileError, ReadResult
 
-    engine = get_engine(EngineOptions(threads=threads))
+    engine = get_engine(engine_options(_settings(), threads=threads))
     combined = ReadResult()
     for path in files:
         try:
@@ -196,7 +284,8 @@ def _read_files(files: list[Path], threads: int) -> Any:
 def ocr(
     files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG or PNG files")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-    threads: Annotated[int, typer.Option(help="OCR threads")] = 2,
+    threads: Annotated[int | None, typer.Option(
+        help="OCR threads (default: DOCINTAKE_OCR_THREADS)")] = None,
 ) -> None:
     """Read files: OCR for scans, the text layer for born-digital PDF pages."""
     result = _read_files(files, threads)
@@ -222,7 +311,8 @@ def check(
         "--acceptance-date", help="YYYY-MM-DD; expiry is judged on this date (default today)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-    threads: Annotated[int, typer.Option(help="OCR threads")] = 2,
+    threads: Annotated[int | None, typer.Option(
+        help="OCR threads (default: DOCINTAKE_OCR_THREADS)")] = None,
 ) -> None:
     """Classify, extract and check files against an item, without a server or database."""
     from intake.assess import Unreadable, assess

@@ -57,11 +57,17 @@ class BatchPublic(BaseModel):
     pages_blank: int
     pages_failed: int
     pages_pending: int
+    # the stages, in order; each count includes the pages counted by the later ones
+    pages_received: int = Field(description="pages found in the accepted files")
+    pages_preprocessed: int = Field(description="pages decoded or rendered for reading")
+    pages_ocred: int = Field(description="pages read (OCR or text layer); = pages_read")
+    pages_classified: int = Field(description="pages typed by the rules (at assessment)")
 
     @classmethod
     def of(cls, progress: BatchProgress) -> BatchPublic:
         return cls(
             **{k: v for k, v in progress.__dict__.items() if k != "files"},
             files=[FilePublic(**f.__dict__) for f in progress.files],
-            pages_pending=progress.pages_pending,
+            pages_pending=progress.pages_pending, pages_received=progress.pages_received,
+            pages_ocred=progress.pages_ocred,
         )

@@ -5,28 +5,70 @@
     assess  all pages of the case -> documents + completeness report
 
 Each stage reloads what it needs by id and is idempotent: running it twice changes nothing
-the second time, so a runner may retry or redeliver freely.
+the second time, so a runner may retry or redeliver freely. Several processes may run stages
+of one batch at once (Celery workers): a page's result is written once (the first writer
+wins), and exactly one `assess` of a batch commits (it locks the batch row first).
+
+A page goes pending -> prepared (its image decoded or rendered from the original) -> done,
+blank or failed; the last three are final.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from intake import metrics
 from intake.assess import Assessment, Unreadable, assess
+from intake.certificates import CertificateService, reusable_certificates
 from intake.runtime import Runtime
 from ocr.reader import read_page
 from ocr.sources import Source, SourceError, open_source
 from ocr.types import OcrPage
+from rules.completeness import check_completeness
 from rules.types import ReusableCertificate
-from storage.cases import CaseRepository
+from storage.cases import FINISHED_PAGE_STATES, CaseRepository
 from storage.models import Case, Page, SourceFile
+from storage.objects import ObjectStoreError
 
 log = logging.getLogger(__name__)
 
-TERMINAL_PAGE_STATES = frozenset({"done", "blank", "failed"})
+def archive_key(batch_id: str) -> str:
+    """Object-store key of a batch's searchable archive PDF (`ocr.archive`)."""
+    return f"derived/archives/{batch_id}.pdf"
+
+
+TERMINAL_PAGE_STATES = frozenset(FINISHED_PAGE_STATES)
+
+
+def _transient_errors() -> tuple[type[Exception], ...]:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    errors: list[type[Exception]] = [OperationalError, InterfaceError, ObjectStoreError,
+                                     ConnectionError, TimeoutError]
+    try:  # the S3 client's transport; absent when only the local store is installed
+        from urllib3.exceptions import HTTPError
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors.append(HTTPError)
+    return tuple(errors)
+
+
+# Failures of the infrastructure rather than of the page: the database or the object store
+# briefly unreachable. A runner that can retry later (Celery) asks the pipeline to raise
+# them instead of marking the page failed.
+TRANSIENT_ERRORS = _transient_errors()
+
+STORE_UNAVAILABLE = ("page.store_unavailable",
+                     "暂时无法读取原件，请稍后重新上传本页。"
+                     "(The original could not be fetched from storage; upload the page again.)")
+READ_FAILED = ("page.read_failed",
+               "本页无法识别，请重新扫描本页后上传。"
+               "(This page could not be read; please rescan it.)")
 
 
 @dataclass(frozen=True)
@@ -43,16 +85,24 @@ STAGES = (
 
 
 class Pipeline:
-    def __init__(self, runtime: Runtime) -> None:
+    """The stages over one runtime. With `raise_transient`, `TRANSIENT_ERRORS` propagate to
+    the caller (which retries) instead of failing the page."""
+
+    def __init__(self, runtime: Runtime, *, raise_transient: bool = False) -> None:
         self.runtime = runtime
+        self.raise_transient = raise_transient
         self._open: tuple[str, Source] | None = None  # last opened original, reused per page
 
     # split ---------------------------------------------------------------------------
     def split(self, batch_id: str) -> list[str]:
         """Create page rows for every accepted file; return the ids of pages to read."""
         to_read: list[str] = []
+        started = time.perf_counter()
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
+            # Page sequence numbers are per case: two batches of one case split by two
+            # workers at once must not number their pages alike.
+            repo.lock_case_of_batch(batch_id)
             batch = repo.get_batch(batch_id)
             if batch is None:
                 raise LookupError(f"batch {batch_id} not found")
@@ -73,67 +123,168 @@ class Pipeline:
                     repo.create_pages(row, source.format, source.page_count)
             to_read = [p.id for p in repo.pages_of_batch(batch_id)
                        if p.status not in TERMINAL_PAGE_STATES]
+        metrics.STAGE_SECONDS.labels("split").observe(time.perf_counter() - started)
         return to_read
 
     def _source(self, row: SourceFile) -> Source:
         if self._open is not None and self._open[0] == row.id:
             return self._open[1]
+        self.close_source()
         data = self.runtime.objects.get(row.object_key)
         source = open_source(data, row.filename, limits=self.runtime.limits,
                              dpi=self.runtime.settings.pdf_dpi)
         self._open = (row.id, source)
         return source
 
+    def close_source(self) -> None:
+        """Release the cached original (PDFium keeps native memory per open document)."""
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
     # read ----------------------------------------------------------------------------
-    def read(self, page_id: str) -> None:
+    def read(self, page_id: str) -> str | None:
+        """Read one page and store its result; return the status written, or None when the
+        page was already finished (by an earlier run or by another worker)."""
+        started = time.perf_counter()
+        with self.runtime.database.session() as session:
+            page = CaseRepository(session).get_page(page_id)
+            if page is None or page.status in TERMINAL_PAGE_STATES:
+                return None
+            file_row, index, batch_id = page.file, page.index_in_file, page.batch_id
+        context = {"batch_id": batch_id, "page_id": page_id, "stage": "read"}
+
+        try:
+            raw = self._source(file_row).read_page(index - 1)
+        except SourceError as exc:
+            return self._finish(page_id, context, started, status="failed",
+                                error_code=exc.code, error_message=exc.message)
+        except Exception as exc:
+            return self._failed(page_id, context, started, exc, STORE_UNAVAILABLE
+                                if isinstance(exc, TRANSIENT_ERRORS) else READ_FAILED)
+        if isinstance(raw, OcrPage):  # text layer: nothing to recognise
+            return self._finish(page_id, context, started, result=raw)
+
+        with self.runtime.database.session() as session:
+            if not CaseRepository(session).mark_page(page_id, "prepared"):
+                return None
+        try:
+            ocr_started = time.perf_counter()
+            result = read_page(raw, self.runtime.engine)
+            metrics.STAGE_SECONDS.labels("ocr").observe(time.perf_counter() - ocr_started)
+        except SourceError as exc:
+            return self._finish(page_id, context, started, status="failed",
+                                error_code=exc.code, error_message=exc.message)
+        except Exception as exc:
+            return self._failed(page_id, context, started, exc, READ_FAILED)
+        return self._finish(page_id, context, started, result=result)
+
+    def _failed(self, page_id: str, context: dict[str, str], started: float,
+                exc: Exception, reason: tuple[str, str]) -> str | None:
+        if self.raise_transient and isinstance(exc, TRANSIENT_ERRORS):
+            raise exc
+        # An engine crash on one page must not take the batch down with it; the page is
+        # kept, marked, and visible to the clerk, who can rescan it.
+        log.error("page could not be read", exc_info=exc, extra={**context, "code": reason[0]})
+        return self._finish(page_id, context, started, status="failed",
+                            error_code=reason[0], error_message=reason[1])
+
+    def fail_page(self, page_id: str, code: str, message: str) -> str | None:
+        """Mark a page failed for good (a runner gave up retrying); no-op once finished."""
+        with self.runtime.database.session() as session:
+            page = CaseRepository(session).get_page(page_id)
+            batch_id = page.batch_id if page is not None else ""
+        return self._finish(page_id, {"batch_id": batch_id, "page_id": page_id,
+                                      "stage": "read"}, time.perf_counter(),
+                            status="failed", error_code=code, error_message=message)
+
+    def _finish(self, page_id: str, context: dict[str, str], started: float, *,
+                result: OcrPage | None = None, status: str = "failed",
+                error_code: str | None = None, error_message: str | None = None) -> str | None:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             page = repo.get_page(page_id)
-            if page is None or page.status in TERMINAL_PAGE_STATES:
-                return
-            self._read_into(repo, page)
-
-    def _read_into(self, repo: CaseRepository, page: Page) -> None:
-        context = {"batch_id": page.batch_id, "page_id": page.id, "stage": "read"}
-        try:
-            source = self._source(page.file)
-            raw = source.read_page(page.index_in_file - 1)
-            result = read_page(raw, self.runtime.engine) if not isinstance(raw, OcrPage) else raw
-        except SourceError as exc:
-            repo.save_page_result(page, status="failed", error_code=exc.code,
-                                  error_message=exc.message)
-            log.warning("page failed: %s", exc.code, extra={**context, "code": exc.code})
-            return
-        except Exception:
-            # An engine crash on one page must not take the batch down with it; the page is
-            # kept, marked, and visible to the clerk, who can rescan it.
-            log.exception("page could not be read", extra=context)
-            repo.save_page_result(
-                page, status="failed", error_code="page.read_failed",
-                error_message="本页无法识别，请重新扫描本页后上传。"
-                              "(This page could not be read; please rescan it.)")
-            return
-        repo.save_page_result(
-            page, status="blank" if result.blank else "done", ocr=result.to_dict(),
-            method=result.method, rotation=result.rotation, engine=result.engine or None)
+            if page is None:
+                return None
+            if result is not None:
+                status = "blank" if result.blank else "done"
+                written = repo.save_page_result(
+                    page, status=status, ocr=result.to_dict(), method=result.method,
+                    rotation=result.rotation, engine=result.engine or None)
+            else:
+                written = repo.save_page_result(page, status=status, error_code=error_code,
+                                                error_message=error_message)
+        if not written:
+            log.info("page already finished elsewhere", extra=context)
+            return None
+        metrics.PAGES.labels(status).inc()
+        metrics.STAGE_SECONDS.labels("read").observe(time.perf_counter() - started)
+        if status == "failed":
+            metrics.FAILURES.labels(error_code or "unknown").inc()
+            log.warning("page failed: %s", error_code, extra={**context, "code": error_code})
+        return status
 
     # assess --------------------------------------------------------------------------
-    def assess(self, batch_id: str) -> None:
+    def assess(self, batch_id: str, *, only_when_read: bool = False) -> bool:
+        """Assess the batch's case and mark the batch completed. Runs once: a completed
+        batch is left alone, and of several concurrent callers one commits and the others
+        find the batch completed. With `only_when_read`, nothing happens while any page of
+        the batch is unfinished. Returns whether this call completed the batch."""
+        started = time.perf_counter()
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
+            repo.lock_case_of_batch(batch_id)  # writes first: they take the locks
+            if not repo.lock_open_batch(batch_id):
+                if repo.get_batch(batch_id) is None:
+                    raise LookupError(f"batch {batch_id} not found")
+                return False
+            if only_when_read and any(
+                    p.status not in TERMINAL_PAGE_STATES for p in repo.pages_of_batch(batch_id)):
+                return False
             batch = repo.get_batch(batch_id)
-            if batch is None:
-                raise LookupError(f"batch {batch_id} not found")
+            assert batch is not None
             case = batch.case
             result = assess_stored_case(self.runtime, repo, case)
             repo.replace_documents(case.id, result.documents())
             for cls in result.assessment.analysis.classifications:
                 row = result.pages[cls.page - 1]
                 row.material_type, row.class_confidence = cls.material_type, cls.confidence
-            repo.save_report(case, result.report_dict(), result.applicant_name)
-            if batch.status != "completed":
-                repo.set_batch_status(batch, "completed")
-        log.info("batch assessed", extra={"batch_id": batch_id, "stage": "assess"})
+            report = result.report_dict()
+            repo.save_report(case, report, result.applicant_name)
+            certificates = CertificateService(self.runtime)
+            certificates.record_reuse(session, case, report)
+            certificates.auto_verify(session, case, report)
+            repo.set_batch_status(batch, "completed")
+            case_id = case.id
+        metrics.STAGE_SECONDS.labels("assess").observe(time.perf_counter() - started)
+        log.info("batch assessed", extra={"case_id": case_id, "batch_id": batch_id,
+                                          "stage": "assess"})
+        self._archive(batch_id)
+        return True
+
+    def _archive(self, batch_id: str) -> None:
+        """The batch's searchable archive copy (originals + invisible OCR text) at
+        `archive_key`. Best effort: the assessment stands even if this fails."""
+        from ocr.archive import ArchiveFile, build_archive
+
+        try:
+            with self.runtime.database.session() as session:
+                repo = CaseRepository(session)
+                by_file: dict[str, dict[int, OcrPage]] = {}
+                for page in repo.pages_of_batch(batch_id):
+                    if page.ocr is not None:
+                        by_file.setdefault(page.file_id, {})[page.index_in_file] = \
+                            OcrPage.from_dict(page.ocr)
+                files = [(row.object_key, row.page_count or 0, by_file.get(row.id, {}))
+                         for row in repo.files_of_batch(batch_id) if row.status != "failed"]
+            archive = build_archive([
+                ArchiveFile(self.runtime.objects.get(key),
+                            [pages.get(i) for i in range(1, count + 1)])
+                for key, count, pages in files])
+            self.runtime.objects.put(archive_key(batch_id), archive)
+        except Exception:
+            log.exception("archive copy failed", extra={"batch_id": batch_id,
+                                                        "stage": "archive"})
 
     # all stages, in-process ----------------------------------------------------------
     def run_batch(self, batch_id: str,
@@ -144,7 +295,7 @@ class Pipeline:
             if on_progress:
                 on_progress("read", done, len(page_ids))
         self.assess(batch_id)
-        self._open = None
+        self.close_source()
 
 
 @dataclass(frozen=True)
@@ -184,9 +335,14 @@ class CaseAssessment:
 
 
 def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
-                       certificates: Sequence[ReusableCertificate] = ()) -> CaseAssessment:
+                       certificates: Sequence[ReusableCertificate] | None = None
+                       ) -> CaseAssessment:
     """Run the rules over every page of the case read so far. Pure apart from the loads:
-    no OCR runs here, so it is cheap enough to do on every request."""
+    no OCR runs here, so it is cheap enough to do on every request.
+
+    `certificates=None` looks up the certificate store: the holders named by a first
+    assessment (e.g. the form's legal representative) are searched, and when any of them
+    holds a certificate of a reusable slot's type the slots are settled again with it."""
     all_pages = repo.pages_of_case(case.id)
     pages = [p for p in all_pages if p.status in ("done", "blank") and p.ocr is not None]
     unreadable = [
@@ -199,5 +355,15 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
     item = runtime.catalog.item(case.item_code)
     result = assess([OcrPage.from_dict(p.ocr) for p in pages if p.ocr is not None], item,
                     runtime.catalog, case.acceptance_date, facts=case.facts,
-                    certificates=certificates, unreadable=unreadable)
+                    certificates=certificates or (), unreadable=unreadable)
+    if certificates is None:
+        found = reusable_certificates(repo.session, runtime.catalog, item, result.report,
+                                      case.acceptance_date, case.facts)
+        if found:
+            report = check_completeness(
+                item, result.analysis.documents, case.acceptance_date,
+                catalog=runtime.catalog, facts=case.facts, certificates=found,
+                classifications=result.analysis.classifications)
+            result = Assessment(analysis=result.analysis, report=report,
+                                unreadable=result.unreadable)
     return CaseAssessment(assessment=result, pages=pages)

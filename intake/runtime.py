@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,6 +12,39 @@ from ocr.sources import Limits
 from rules.catalog import Catalog, load_catalog
 from storage.db import Database
 from storage.objects import LocalObjectStore, ObjectStore
+
+
+def _local_store(settings: Settings) -> ObjectStore:
+    return LocalObjectStore(settings.effective_objects_dir)
+
+
+def _s3_store(settings: Settings) -> ObjectStore:
+    from storage.s3 import S3ObjectStore
+
+    return S3ObjectStore.connect(
+        settings.s3_endpoint, access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key.get_secret_value(), bucket=settings.s3_bucket,
+        secure=settings.s3_secure, region=settings.s3_region,
+        create_bucket=settings.s3_create_bucket)
+
+
+OBJECT_STORES: dict[str, Callable[[Settings], ObjectStore]] = {
+    "local": _local_store,
+    "s3": _s3_store,
+}
+
+
+def make_object_store(settings: Settings) -> ObjectStore:
+    """The object store the settings name (`DOCINTAKE_OBJECT_STORE`)."""
+    return OBJECT_STORES[settings.object_store](settings)
+
+
+def engine_options(settings: Settings, *, threads: int | None = None) -> EngineOptions:
+    """The OCR engine the settings ask for; one place, so the server, the workers and the
+    server-less CLI commands all read pages the same way."""
+    return EngineOptions(
+        kind=settings.ocr_engine, threads=threads or settings.ocr_threads,
+        model_dir=str(settings.ocr_model_dir) if settings.ocr_model_dir else None)
 
 
 @dataclass
@@ -32,10 +66,9 @@ class Runtime:
         return cls(
             settings=settings,
             database=database,
-            objects=LocalObjectStore(settings.effective_objects_dir),
+            objects=make_object_store(settings),
             catalog=catalog,
-            engine_options=EngineOptions(kind=settings.ocr_engine,
-                                         threads=settings.ocr_threads),
+            engine_options=engine_options(settings),
         )
 
     @cached_property

@@ -1803,3 +1803,56 @@ def demo_packets(out_dir: Path, *, seed: int = 7) -> list[SamplePacket]:
     """The demo set, one sub-directory per scenario: a complete company set-up, a food
     licence with missing and invalid materials, and two individual-business cases."""
     return [build_packet(name, Path(out_dir) / name, seed=seed) for name in DEMO_SCENARIOS]
+
+
+# --------------------------------------------------------------------------------------
+# Phone photos of a card on a desk
+# --------------------------------------------------------------------------------------
+
+
+def photo_on_desk(
+    card: Image.Image, rng: random.Random, *, size: tuple[int, int] = (2000, 1500)
+) -> tuple[Image.Image, np.ndarray]:
+    """A phone photo of `card` (an unscaled card face, e.g. `render_id_card_front(...)
+    .image`) lying on a wooden desk: turned by up to ±25°, seen at a slant (perspective),
+    unevenly lit, slightly blurred and JPEG-compressed. Returns the photo and the card's
+    corners in it (top-left, top-right, bottom-right, bottom-left of the card face)."""
+    w, h = size
+    nrng = np.random.default_rng(rng.getrandbits(64))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    grain = np.sin(xs / rng.uniform(9, 15) + 3 * np.sin(ys / rng.uniform(90, 160)))
+    base = np.array([rng.uniform(70, 110), rng.uniform(95, 130), rng.uniform(125, 160)],
+                    np.float32)  # BGR: brown wood
+    desk = base[None, None, :] * (1 + 0.08 * grain[..., None])
+    cw, ch = card.size
+    scale = rng.uniform(0.62, 0.78) * w / cw
+    angle = math.radians(rng.uniform(-25, 25))
+    cx, cy = w / 2 + rng.uniform(-0.08, 0.08) * w, h / 2 + rng.uniform(-0.08, 0.08) * h
+    corners = []
+    for px, py in ((-cw / 2, -ch / 2), (cw / 2, -ch / 2), (cw / 2, ch / 2), (-cw / 2, ch / 2)):
+        x, y = px * scale, py * scale
+        corners.append((cx + x * math.cos(angle) - y * math.sin(angle),
+                        cy + x * math.sin(angle) + y * math.cos(angle)))
+    quad = np.array(corners, np.float32)
+    # Perspective: the edge further from the camera looks shorter.
+    squeeze = rng.uniform(0.03, 0.10) * cw * scale
+    quad[0, 0] += squeeze
+    quad[1, 0] -= squeeze
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+    matrix = cv2.getPerspectiveTransform(src, quad)
+    face = cv2.cvtColor(np.asarray(card.convert("RGB")), cv2.COLOR_RGB2BGR)
+    warped = cv2.warpPerspective(face, matrix, (w, h), flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.full((ch, cw), 255, np.uint8), matrix, (w, h))
+    shadow = cv2.GaussianBlur(mask, (0, 0), 12).astype(np.float32)[..., None] / 255.0
+    photo = desk * (1 - 0.35 * np.roll(shadow, (12, 10), axis=(0, 1)))
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    photo = photo * (1 - alpha) + warped.astype(np.float32) * alpha
+    light = 1 - 0.18 * ((xs / w - rng.uniform(0.2, 0.8)) ** 2 + (ys / h - 0.5) ** 2)
+    photo = photo * light[..., None] + nrng.normal(0, 3.0, photo.shape)
+    photo = cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (0, 0), 0.7)
+    out = Image.fromarray(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=rng.randint(80, 90))
+    out = Image.open(io.BytesIO(buf.getvalue()))
+    out.load()
+    return out, quad

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from intake.errors import InvalidRequest, NotFound, TooLarge
 from intake.notification import render_notification
 from intake.pipeline import assess_stored_case
@@ -56,6 +58,11 @@ class FileView:
 
 @dataclass(frozen=True)
 class BatchProgress:
+    """Where a batch is. Pages pass the stages in order, so each count includes the pages
+    counted by the later stages: received (split from the originals) >= preprocessed
+    (decoded or rendered) >= OCR'd (`pages_read`: done or blank) >= classified (typed by the
+    rules, when the batch is assessed). `pages_failed` pages left the line at some stage."""
+
     id: str
     case_id: str
     status: str
@@ -66,10 +73,24 @@ class BatchProgress:
     pages_read: int
     pages_blank: int
     pages_failed: int
+    pages_preprocessed: int = 0
+    pages_classified: int = 0
 
     @property
     def pages_pending(self) -> int:
         return self.pages_total - self.pages_read - self.pages_failed
+
+    @property
+    def pages_received(self) -> int:
+        return self.pages_total
+
+    @property
+    def pages_ocred(self) -> int:
+        return self.pages_read
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed")
 
 
 class IntakeService:
@@ -134,7 +155,16 @@ class IntakeService:
                 earlier = repo.find_batch_by_key(case.id, idempotency_key)
                 if earlier is not None:
                     return self._progress(repo, earlier)
-            batch = repo.create_batch(case, idempotency_key)
+            try:
+                batch = repo.create_batch(case, idempotency_key)
+            except IntegrityError:
+                # The same key in flight in another request (a client retrying before the
+                # first attempt answered): that one's batch is the batch.
+                session.rollback()
+                earlier = repo.find_batch_by_key(case_id, idempotency_key or "")
+                if earlier is None:
+                    raise
+                return self._progress(repo, earlier)
             seen: set[str] = set()
             for position, upload in enumerate(uploads, start=1):
                 self._accept(repo, batch, position, upload, seen)
@@ -185,7 +215,7 @@ class IntakeService:
             return self._progress(repo, batch)
 
     def _progress(self, repo: CaseRepository, batch: Batch) -> BatchProgress:
-        counts = repo.page_status_counts(batch.id)
+        counts = repo.page_progress(batch.id)
         files = [
             FileView(
                 filename=e.filename, outcome=e.outcome, sha256=e.sha256, file_id=e.file_id,
@@ -199,9 +229,11 @@ class IntakeService:
         return BatchProgress(
             id=batch.id, case_id=batch.case_id, status=batch.status,
             created_at=batch.created_at, finished_at=batch.finished_at, files=files,
-            pages_total=sum(counts.values()),
+            pages_total=sum(n for s, n in counts.items() if s != "classified"),
             pages_read=counts["done"] + counts["blank"], pages_blank=counts["blank"],
             pages_failed=counts["failed"],
+            pages_preprocessed=counts["prepared"] + counts["done"] + counts["blank"],
+            pages_classified=counts["classified"],
         )
 
     # reports -------------------------------------------------------------------------

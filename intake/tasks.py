@@ -1,19 +1,24 @@
 """How batches get processed. The embedded default runs the pipeline in-process: either in a
 background thread (so an upload returns at once and progress can be followed) or inline
-(the call returns when the batch is done — for the demo and for tests)."""
+(the call returns when the batch is done — for the demo and for tests). In production
+(`DOCINTAKE_BROKER_URL` set) `CeleryRunner` hands batches to Celery workers."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake.pipeline import Pipeline
 from intake.runtime import Runtime
-from storage.models import Batch
+from storage.models import Batch, Page
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +75,85 @@ class ThreadRunner:
         self._executor.shutdown(wait=True)
 
 
+class CeleryRunner:
+    """Publishes `split_batch` for Celery workers. Publishing can fail (broker away) after
+    the upload is stored; a sweep thread therefore resubmits, every `interval` seconds,
+    every unfinished batch none of whose pages moved for `broker_visibility_timeout`
+    seconds: a batch whose message was never sent, or was lost with a Redis restart, is
+    picked up again. Resubmitting is harmless: the tasks are idempotent."""
+
+    def __init__(self, runtime: Runtime, *, sweep: bool = True) -> None:
+        from intake.celery_app import make_celery
+
+        self.runtime = runtime
+        self.app: Celery = make_celery(runtime.settings)
+        self.stalled_after = float(runtime.settings.broker_visibility_timeout)
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        if sweep:
+            self._sweeper = threading.Thread(target=self._sweep, name="docintake-sweep",
+                                             daemon=True)
+            self._sweeper.start()
+
+    def submit_batch(self, batch_id: str) -> None:
+        from intake.celery_app import SPLIT
+
+        try:
+            self.app.send_task(SPLIT, args=[batch_id], retry=True,
+                               retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                             "interval_step": 0.5, "interval_max": 1})
+        except Exception:
+            log.exception("broker unreachable; the batch is stored and will be resubmitted",
+                          extra={"batch_id": batch_id})
+
+    def ping(self) -> None:
+        """Raise unless the broker answers (for readiness probes)."""
+        with self.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+            conn.default_channel.client.ping()
+
+    def queue_depths(self) -> dict[str, int]:
+        from intake.celery_app import queue_depths
+
+        return queue_depths(self.app, self.runtime.settings)
+
+    def _sweep(self) -> None:
+        interval = max(1.0, self.stalled_after / 2)
+        while not self._stop.wait(interval):
+            try:
+                resume_unfinished(self.runtime, self, stalled_after=self.stalled_after)
+            except Exception:
+                log.warning("sweep for stalled batches failed", exc_info=True)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=5)
+        self.app.close()
+
+
 def make_runner(runtime: Runtime) -> TaskRunner:
-    if runtime.settings.task_mode == "inline":
+    mode = runtime.settings.task_mode
+    if mode == "celery":
+        return CeleryRunner(runtime)
+    if mode == "inline":
         return InlineRunner(runtime)
     return ThreadRunner(runtime)
 
 
-def resume_unfinished(runtime: Runtime, runner: TaskRunner) -> list[str]:
+def resume_unfinished(runtime: Runtime, runner: TaskRunner, *,
+                      stalled_after: float | None = None) -> list[str]:
     """Resubmit batches a previous process accepted but did not finish: accepted pages are
-    never dropped because the process stopped."""
+    never dropped because the process stopped. With `stalled_after`, only batches whose
+    pages have not moved for that many seconds (work may be under way elsewhere)."""
     with runtime.database.session() as session:
-        ids = list(session.scalars(
-            select(Batch.id).where(Batch.status.in_(("received", "processing")))))
+        query = select(Batch.id).where(Batch.status.in_(("received", "processing")))
+        if stalled_after is not None:
+            cutoff = datetime.now(UTC) - timedelta(seconds=stalled_after)
+            last_move = (select(func.max(Page.updated_at)).where(Page.batch_id == Batch.id)
+                         .correlate(Batch).scalar_subquery())
+            query = query.where(func.coalesce(last_move, Batch.created_at) < cutoff)
+        ids = list(session.scalars(query.order_by(Batch.created_at)))
     for batch_id in ids:
         runner.submit_batch(batch_id)
     return ids

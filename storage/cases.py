@@ -9,10 +9,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Batch, BatchFile, Case, DocumentRow, Page, SourceFile
+
+# A page in one of these states is never read again.
+FINISHED_PAGE_STATES = ("done", "blank", "failed")
 
 
 def _now() -> datetime:
@@ -73,6 +76,27 @@ class CaseRepository:
 
     def get_batch(self, batch_id: str) -> Batch | None:
         return self.session.get(Batch, batch_id)
+
+    def lock_open_batch(self, batch_id: str) -> bool:
+        """Take the write lock on an unfinished batch for the rest of this transaction;
+        False if it is finished (or unknown). Several workers may race to finish a batch:
+        the statement is a write, so PostgreSQL makes the losers wait for the row and then
+        re-check `status`, and SQLite serialises it; whoever reads on after True sees every
+        page committed before it, and exactly one of them sees the batch still open."""
+        result = self.session.execute(
+            update(Batch).where(Batch.id == batch_id,
+                                Batch.status.in_(("received", "processing")))
+            .values(status=Batch.status).execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0))
+
+    def lock_case_of_batch(self, batch_id: str) -> None:
+        """Serialise work on one case's pages and documents (splits numbering pages, assessments
+        replacing documents) across processes, until the transaction ends. Take it before
+        the batch's own row (`lock_open_batch`): one order everywhere, so no deadlock."""
+        case_id = select(Batch.case_id).where(Batch.id == batch_id).scalar_subquery()
+        self.session.execute(
+            update(Case).where(Case.id == case_id).values(status=Case.status)
+            .execution_options(synchronize_session=False))
 
     def set_batch_status(self, batch: Batch, status: str) -> None:
         batch.status = status
@@ -168,14 +192,39 @@ class CaseRepository:
             .group_by(Page.status))
         return Counter({status: count for status, count in rows})
 
+    def page_progress(self, batch_id: str) -> Counter[str]:
+        """Page counts by status, plus `classified`: pages the rules have typed."""
+        counts = self.page_status_counts(batch_id)
+        counts["classified"] = self.session.scalar(
+            select(func.count()).select_from(Page).where(
+                Page.batch_id == batch_id, Page.material_type.is_not(None))) or 0
+        return counts
+
+    def mark_page(self, page_id: str, status: str) -> bool:
+        """Move an unfinished page to an intermediate `status`; False if it is finished."""
+        result = self.session.execute(
+            update(Page).where(Page.id == page_id, Page.status.not_in(FINISHED_PAGE_STATES))
+            .values(status=status, updated_at=_now())
+            .execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0))
+
     def save_page_result(
         self, page: Page, *, status: str, ocr: dict[str, Any] | None = None,
         method: str | None = None, rotation: int = 0, engine: str | None = None,
         error_code: str | None = None, error_message: str | None = None,
-    ) -> None:
-        page.status, page.ocr, page.method, page.rotation = status, ocr, method, rotation
-        page.engine, page.error_code, page.error_message = engine, error_code, error_message
-        page.updated_at = _now()
+    ) -> bool:
+        """Write a page's result once: if another worker finished the page first (a
+        redelivered task ran twice at the same time), nothing is written and False is
+        returned."""
+        result = self.session.execute(
+            update(Page).where(Page.id == page.id, Page.status.not_in(FINISHED_PAGE_STATES))
+            .values(status=status, ocr=ocr, method=method, rotation=rotation, engine=engine,
+                    error_code=error_code, error_message=error_message, updated_at=_now())
+            .execution_options(synchronize_session=False))
+        written = bool(getattr(result, "rowcount", 0))
+        if written:
+            self.session.expire(page)
+        return written
 
     # documents -----------------------------------------------------------------------
     def replace_documents(self, case_id: str, documents: Iterable[dict[str, Any]]) -> None:
