@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 
 def text_pdf(pages: list[list[str]]) -> bytes:
@@ -35,3 +39,40 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class RecordingRunner:
+    """A task runner that accepts batches without running them, as if the process had
+    stopped right after the upload was stored."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit_batch(self, batch_id: str) -> None:
+        self.submitted.append(batch_id)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def serve_in_thread(app: Any) -> tuple[str, Callable[[], None]]:
+    """Run an ASGI app on a real socket in a background thread; return its base URL and a
+    function that stops it (waiting for the lifespan shutdown)."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("API server did not start")
+        time.sleep(0.02)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    return f"http://127.0.0.1:{port}", stop

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,13 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from intake.runtime import Runtime
 from intake.settings import load_settings
 from storage.apikeys import create_api_key
-from tests.helpers import free_port
+from tests.helpers import serve_in_thread
 
 
 @dataclass
@@ -49,19 +47,9 @@ def live_api(tmp_path: Path) -> Iterator[LiveApi]:
     with runtime.database.session() as session:
         for role in ("clerk", "reviewer", "admin", "system"):
             keys[role] = create_api_key(session, role=role, name=f"test {role}")[1]
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("API server did not start")
-        time.sleep(0.05)
+    url, stop = serve_in_thread(create_app(runtime))
     try:
-        yield LiveApi(f"http://127.0.0.1:{port}", keys, runtime)
+        yield LiveApi(url, keys, runtime)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+        stop()
         runtime.close()

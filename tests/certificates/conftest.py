@@ -5,14 +5,11 @@ on a socket with one key per role plus scoped `system` keys."""
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
@@ -21,22 +18,9 @@ from intake.settings import load_settings
 from storage.apikeys import create_api_key
 from storage.s3 import S3ObjectStore
 from tests.api.conftest import LiveApi
-from tests.helpers import free_port
+from tests.helpers import serve_in_thread
 
 ACCESS, SECRET = "testing-access", "testing-secret"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def new_bucket() -> str:
@@ -44,8 +28,8 @@ def new_bucket() -> str:
 
 
 @pytest.fixture
-def s3_store(moto_endpoint: str) -> S3ObjectStore:
-    return S3ObjectStore.connect(moto_endpoint, access_key=ACCESS, secret_key=SECRET,
+def s3_store(s3_endpoint: str) -> S3ObjectStore:
+    return S3ObjectStore.connect(s3_endpoint, access_key=ACCESS, secret_key=SECRET,
                                  bucket=new_bucket(), secure=False, region="us-east-1",
                                  create_bucket=True)
 
@@ -72,7 +56,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]
         return {"data_dir": tmp_path / "data"}
     url = request.getfixturevalue("postgres_url")
     _reset_postgres(url)
-    endpoint = request.getfixturevalue("moto_endpoint")
+    endpoint = request.getfixturevalue("s3_endpoint")
     return {"data_dir": tmp_path / "data", "database_url": url, "object_store": "s3",
             "s3_endpoint": endpoint, "s3_bucket": new_bucket(), "s3_access_key": ACCESS,
             "s3_secret_key": SECRET, "s3_secure": False, "s3_region": "us-east-1",
@@ -81,7 +65,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]
 
 @pytest.fixture
 def api_factory(deployment: dict[str, Any]) -> Iterator[ApiFactory]:
-    started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
+    started: list[tuple[Callable[[], None], Runtime]] = []
 
     def start(**overrides: Any) -> CertApi:
         settings = load_settings(**{**deployment, "task_mode": "thread", **overrides})
@@ -96,25 +80,15 @@ def api_factory(deployment: dict[str, Any]) -> Iterator[ApiFactory]:
                 row, keys[name] = create_api_key(session, role=role, name=f"test {name}",
                                                  scopes=scoped.get(name))
                 key_ids[name] = row.id
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1",
-                                               port=port, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("API server did not start")
-            time.sleep(0.02)
-        started.append((server, thread, runtime))
-        api = CertApi(f"http://127.0.0.1:{port}", keys, runtime)
+        url, stop = serve_in_thread(create_app(runtime))
+        started.append((stop, runtime))
+        api = CertApi(url, keys, runtime)
         api.key_ids = key_ids
         return api
 
     yield start
-    for server, thread, runtime in started:
-        server.should_exit = True
-        thread.join(timeout=30)
+    for stop, runtime in started:
+        stop()
         runtime.close()
 
 

@@ -65,8 +65,8 @@ def _pending_uploads(store: S3ObjectStore, endpoint: str) -> list[Any]:
 
 
 def test_multipart_upload_is_verified_and_an_interrupted_one_leaves_nothing(
-        moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = S3ObjectStore.connect(moto_endpoint, access_key=ACCESS, secret_key=SECRET,
+        s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = S3ObjectStore.connect(s3_endpoint, access_key=ACCESS, secret_key=SECRET,
                                   bucket=new_bucket(), secure=False, region="us-east-1",
                                   create_bucket=True, multipart_threshold=5 * MIB,
                                   part_size=5 * MIB)
@@ -90,7 +90,7 @@ def test_multipart_upload_is_verified_and_an_interrupted_one_leaves_nothing(
         store.put("originals/interrupted", other)
     assert calls["n"] == 2
     assert not store.exists("originals/interrupted")
-    assert _pending_uploads(store, moto_endpoint) == []  # the SDK aborted the upload
+    assert _pending_uploads(store, s3_endpoint) == []  # the SDK aborted the upload
 
 
 def test_presigned_url_serves_the_object_for_a_short_time(s3_store: S3ObjectStore) -> None:
@@ -103,11 +103,11 @@ def test_presigned_url_serves_the_object_for_a_short_time(s3_store: S3ObjectStor
 
 
 def test_settings_choose_the_store_and_refuse_default_secrets(tmp_path: Path,
-                                                               moto_endpoint: str) -> None:
+                                                               s3_endpoint: str) -> None:
     local = make_object_store(load_settings(data_dir=tmp_path))
     assert isinstance(local, LocalObjectStore)
     s3 = make_object_store(load_settings(
-        data_dir=tmp_path, object_store="s3", s3_endpoint=moto_endpoint,
+        data_dir=tmp_path, object_store="s3", s3_endpoint=s3_endpoint,
         s3_bucket=new_bucket(), s3_access_key=ACCESS, s3_secret_key=SECRET, s3_secure=False,
         s3_region="us-east-1", s3_create_bucket=True))
     assert isinstance(s3, S3ObjectStore)

@@ -14,20 +14,7 @@ from intake.tasks import InlineRunner, resume_unfinished
 from ocr.engine import OcrEngine, get_engine
 from ocr.types import OcrLine
 from storage.cases import CaseRepository
-from tests.helpers import text_pdf
-
-
-class RecordingRunner:
-    """Accepts batches without running them, as if the process died right after upload."""
-
-    def __init__(self) -> None:
-        self.submitted: list[str] = []
-
-    def submit_batch(self, batch_id: str) -> None:
-        self.submitted.append(batch_id)
-
-    def shutdown(self) -> None:
-        pass
+from tests.helpers import RecordingRunner, text_pdf
 
 
 class CrashOnNthPage:

@@ -25,7 +25,6 @@ from sqlalchemy import create_engine, text
 
 from intake.runtime import Runtime
 from intake.settings import Settings, load_settings
-from tests.helpers import free_port
 
 REDIS_DB = int(os.environ.get("DOCINTAKE_TEST_REDIS_DB", "14"))
 REDIS_URL = os.environ.get("DOCINTAKE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DB}")
@@ -158,19 +157,6 @@ class Cluster:
     def shutdown(self) -> None:
         for proc in self.procs:
             proc.stop()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

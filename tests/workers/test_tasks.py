@@ -21,19 +21,8 @@ from intake.settings import SettingsError, load_settings
 from intake.tasks import CeleryRunner, resume_unfinished
 from storage.cases import CaseRepository
 from storage.objects import ObjectStore, ObjectStoreError
-from tests.helpers import text_pdf
+from tests.helpers import RecordingRunner, text_pdf
 from tests.workers.conftest import REDIS_URL, forget_keys
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.submitted: list[str] = []
-
-    def submit_batch(self, batch_id: str) -> None:
-        self.submitted.append(batch_id)
-
-    def shutdown(self) -> None:
-        pass
 
 
 class FlakyStore:
@@ -61,7 +50,7 @@ def _pdf(pages: int, title: str) -> bytes:
 
 
 def _stored_batch(runtime: Runtime, pages: int = 3) -> tuple[str, str]:
-    service = IntakeService(runtime, Recorder())
+    service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("company-establishment")
     batch = service.upload_batch(case.id, [Upload("form.pdf", _pdf(pages, "授权委托书"))])
     return case.id, batch.id
@@ -194,9 +183,9 @@ def _split_ids(runtime: Runtime, batch_id: str) -> list[str]:
 
 def test_resume_picks_only_stalled_batches_when_asked(db_runtime: Runtime) -> None:
     _, batch_id = _stored_batch(db_runtime)
-    assert resume_unfinished(db_runtime, Recorder(), stalled_after=600) == []
-    assert resume_unfinished(db_runtime, Recorder(), stalled_after=0) == [batch_id]
-    assert resume_unfinished(db_runtime, Recorder()) == [batch_id]
+    assert resume_unfinished(db_runtime, RecordingRunner(), stalled_after=600) == []
+    assert resume_unfinished(db_runtime, RecordingRunner(), stalled_after=0) == [batch_id]
+    assert resume_unfinished(db_runtime, RecordingRunner()) == [batch_id]
 
 
 # the tasks, run in this process against the real Redis -------------------------------------
