@@ -232,11 +232,20 @@ class Pipeline:
         the batch is unfinished. Returns whether this call completed the batch."""
         started = time.perf_counter()
         with self.runtime.database.session() as session:
+            batch = CaseRepository(session).get_batch(batch_id)
+            if batch is None:
+                raise LookupError(f"batch {batch_id} not found")
+            already_completed = batch.status == "completed"
+        if already_completed:
+            # A worker killed between the assessment and its archive copy leaves the copy
+            # missing; the redelivered task makes it now.
+            if not self.runtime.objects.exists(archive_key(batch_id)):
+                self._archive(batch_id)
+            return False
+        with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             repo.lock_case_of_batch(batch_id)  # writes first: they take the locks
-            if not repo.lock_open_batch(batch_id):
-                if repo.get_batch(batch_id) is None:
-                    raise LookupError(f"batch {batch_id} not found")
+            if not repo.lock_open_batch(batch_id):  # another caller completed it meanwhile
                 return False
             if only_when_read and any(
                     p.status not in TERMINAL_PAGE_STATES for p in repo.pages_of_batch(batch_id)):

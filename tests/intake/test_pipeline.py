@@ -124,3 +124,24 @@ def test_stages_are_idempotent(runtime: Runtime) -> None:
     assert all(status == "done" for status, _ in after.values())
     assert len(documents) == len({tuple(d.pages) for d in documents})
     assert pipeline.split(batch.id) == []  # nothing left to read
+
+
+def test_a_redelivered_assessment_rebuilds_a_missing_archive(runtime: Runtime) -> None:
+    """A worker killed after the assessment committed but before the archive copy was
+    written: the redelivered task finds the batch completed and writes only the copy."""
+    from intake.pipeline import Pipeline, archive_key
+
+    service = IntakeService(runtime, InlineRunner(runtime))
+    case = service.create_case("individual-business-registration")
+    data = text_pdf([["个体工商户设立登记申请书", "申请人：王小明"]])
+    batch = service.upload_batch(case.id, [Upload("form.pdf", data)])
+    key = archive_key(batch.id)
+    assert runtime.objects.exists(key)
+    archive_file = runtime.settings.effective_objects_dir / key
+    archive_file.unlink()  # as if the worker died before writing it
+    report_before = service.case_report(case.id)
+
+    assert Pipeline(runtime).assess(batch.id) is False  # not assessed a second time
+    assert runtime.objects.exists(key)
+    assert runtime.objects.get(key).startswith(b"%PDF")
+    assert service.case_report(case.id)["documents"] == report_before["documents"]
