@@ -12,6 +12,7 @@ from ocr import engine as engine_module
 from ocr.engine import EngineOptions, LineProbe, get_engine, register_engine
 from ocr.layout import reading_order
 from ocr.prepare import (
+    DETECT_MAX_SIDE,
     Geometry,
     Orientation,
     estimate_orientation,
@@ -83,19 +84,22 @@ def test_rotate_points_matches_rotate90(rotation):
 def test_geometry_maps_detector_boxes_back_to_page_pixels():
     page = np.full((3000, 2000), 255, np.uint8)
     prepared, geometry = prepare_for_detector(page, Orientation())
-    assert max(prepared.shape) == 2400
-    assert geometry.to_page((80, 160, 240, 200)) == pytest.approx((100, 200, 300, 250))
+    assert max(prepared.shape) == DETECT_MAX_SIDE
+    scale = DETECT_MAX_SIDE / 3000
+    box = (80, 160, 240, 200)
+    assert geometry.to_page(box) == pytest.approx(tuple(v / scale for v in box), rel=1e-3)
 
     _, skewed = prepare_for_detector(page, Orientation(skew=3.0))
     # the detector image centre is the page centre
-    x0, y0, x1, y1 = skewed.to_page((790, 1190, 810, 1210))
+    cx, cy = 1000 * scale, 1500 * scale
+    x0, y0, x1, y1 = skewed.to_page((cx - 10, cy - 10, cx + 10, cy + 10))
     assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((1000, 1500), abs=0.5)
     # and any page point survives the round trip page -> detector -> page
     px, py = 300.0, 2700.0
     dx, dy = skewed.matrix @ np.array([px, py, 1.0])
     x0, y0, x1, y1 = skewed.to_page((dx - 1, dy - 1, dx + 1, dy + 1))
     assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((px, py), abs=0.01)
-    assert dx != pytest.approx(px * 0.8, abs=5)  # the skew really moved it
+    assert dx != pytest.approx(px * scale, abs=5)  # the skew really moved it
 
 
 @pytest.mark.parametrize("rotation", [90, 270])
@@ -104,7 +108,7 @@ def test_geometry_of_a_sideways_page_is_the_upright_page(rotation):
     page[100:200, 2700:2900] = 0                 # a mark near the top-right
     prepared, geometry = prepare_for_detector(page, Orientation(rotation=rotation))
     assert (geometry.width, geometry.height) == (2000, 3000)
-    assert prepared.shape == (2400, 1600)
+    assert prepared.shape == (DETECT_MAX_SIDE, round(2000 * DETECT_MAX_SIDE / 3000))
     ys, xs = np.nonzero(prepared < 128)
     box = geometry.to_page((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
     expected = rotate_points(np.array([[2700, 100], [2900, 200]], float), rotation, 3000, 2000)
