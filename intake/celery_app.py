@@ -77,6 +77,9 @@ def make_celery(settings: Settings) -> Celery:
         # Look for messages of vanished nodes often enough to honour a short timeout.
         "unacked_restore_interval": max(1, min(10, visibility // 4)),
         "unacked_restore_throttle": 1,
+        # The restore sweep holds a Redis mutex; a node SIGKILLed while holding it would
+        # block every redelivery for kombu's default 300 s. Let it lapse with the timeout.
+        "unacked_mutex_expire": min(visibility, 300),
     }
     app = Celery("docintake", broker=settings.broker_url, backend=settings.broker_url,
                  set_as_current=False)
