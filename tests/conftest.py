@@ -4,7 +4,6 @@ database per test session; HTTP tests talk to a real uvicorn server over a socke
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from intake.settings import Settings, load_settings
+from storage.db import scratch_postgres_database
 
 PG_ADMIN_URL = os.environ.get("DOCINTAKE_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://127.0.0.1:5432/postgres")
@@ -22,20 +22,8 @@ PG_ADMIN_URL = os.environ.get("DOCINTAKE_TEST_PG_ADMIN_URL",
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards. Fails (never skips) when the
     server is not running: these tests exist to exercise the real production database."""
-    name = f"docintake_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_postgres_database(PG_ADMIN_URL, "docintake_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,23 +105,10 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-@contextmanager
 def _scratch_database() -> Any:
-    from sqlalchemy import create_engine, text
+    from storage.db import scratch_postgres_database
 
-    name = f"docintake_bench_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    return scratch_postgres_database(PG_ADMIN_URL, "docintake_bench")
 
 
 def cluster_run(files: list[Path], env: dict[str, str], workdir: Path, *, processes: int,
