@@ -7,15 +7,17 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from intake.runtime import Runtime
 from intake.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # the database and storage stack loads only for commands that use it
+    from intake.runtime import Runtime
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="docintake: document intake and OCR verification.")
@@ -42,6 +44,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _runtime(settings: Settings) -> Runtime:
+    from intake.runtime import Runtime
     from rules.catalog import CatalogError
 
     try:
@@ -260,7 +263,7 @@ def follow(
 
 # ocr / check -----------------------------------------------------------------------------
 def _read_files(files: list[Path], threads: int | None) -> Any:
-    from intake.runtime import engine_options
+    from intake.settings import engine_options
     from ocr.engine import get_engine
     from ocr.reader import read_file
     from ocr.types import FileError, ReadResult

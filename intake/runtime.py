@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from intake.settings import Settings
+from intake.settings import Settings, engine_options
 from ocr.engine import EngineOptions, OcrEngine, get_engine
 from ocr.sources import Limits
 from rules.catalog import Catalog, load_catalog
@@ -37,14 +37,6 @@ OBJECT_STORES: dict[str, Callable[[Settings], ObjectStore]] = {
 def make_object_store(settings: Settings) -> ObjectStore:
     """The object store the settings name (`DOCINTAKE_OBJECT_STORE`)."""
     return OBJECT_STORES[settings.object_store](settings)
-
-
-def engine_options(settings: Settings, *, threads: int | None = None) -> EngineOptions:
-    """The OCR engine the settings ask for; one place, so the server, the workers and the
-    server-less CLI commands all read pages the same way."""
-    return EngineOptions(
-        kind=settings.ocr_engine, threads=threads or settings.ocr_threads,
-        model_dir=str(settings.ocr_model_dir) if settings.ocr_model_dir else None)
 
 
 @dataclass

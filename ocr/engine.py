@@ -18,6 +18,8 @@ import numpy as np
 from ocr.types import OcrLine
 
 EngineKind = Literal["rapidocr", "paddle"]
+Runtime = Literal["openvino", "onnxruntime"]
+Precision = Literal["auto", "f32"]
 
 
 class OcrEngine(Protocol):
@@ -72,6 +74,20 @@ class LineProbe(Protocol):
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[float]: ...
 
 
+@runtime_checkable
+class LineReader(LineProbe, Protocol):
+    """Optional capability that lets the reader detect each page only once.
+
+    `read_lines(crops)` returns ``(text, confidence)`` for each horizontal, upright line
+    crop, in the order given (``("", 0.0)`` where nothing is read). With it, the reader
+    finds orientation, skew and the lines from one `detect` call and cuts the lines from
+    the full-resolution page itself; without it, the page is detected again inside
+    `recognize`.
+    """
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]: ...
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """Which engine to build and how.
@@ -83,11 +99,18 @@ class EngineOptions:
     process may use. `model_dir` is a local directory of models for engines that need one
     (``"paddle"``: ``PP-OCRv5_mobile_det/`` and ``PP-OCRv5_mobile_rec/``); ``None`` means
     the engine's bundled default.
+
+    For ``"rapidocr"``, `runtime` picks the inference runtime: ``"openvino"`` (default,
+    several times faster on Intel CPUs) or ``"onnxruntime"``; `precision` ``"auto"`` lets
+    OpenVINO use the CPU's fastest float type (bfloat16 where the CPU has it), ``"f32"``
+    forces float32.
     """
 
     kind: EngineKind = "rapidocr"
     threads: int = 2
     model_dir: str | None = None
+    runtime: Runtime = "openvino"
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
         if self.threads < 1:

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ocr.engine import EngineOptions
+from ocr.prepare import crop_line
 from ocr.types import OcrLine
 
 DET_MODEL = "PP-OCRv5_mobile_det"
@@ -116,11 +117,17 @@ class PaddleOcrEngine:
                                  box=(float(x0), float(y0), float(x1), float(y1))))
         return lines
 
-    # -- LineProbe -------------------------------------------------------------------
+    # -- LineProbe / LineReader --------------------------------------------------------
 
     def detect(self, image: np.ndarray) -> np.ndarray:
         with self._lock:
             return self._polys(_bgr(image))
+
+    def read_lines(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        if not crops:
+            return []
+        with self._lock:
+            return self._read(list(crops))
 
     def upside_down(self, crops: Sequence[np.ndarray]) -> list[float]:
         """No line classifier is loaded: read each crop both ways and trust the
@@ -135,21 +142,6 @@ class PaddleOcrEngine:
             margin = c180 - c0
             probs.append(0.5 if abs(margin) < 0.05 else (1.0 if margin > 0 else 0.0))
         return probs
-
-
-def crop_line(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """The line under `quad`, warped to a horizontal strip (as PaddleOCR crops lines);
-    strips much taller than wide are turned, they are vertical text."""
-    pts = quad.astype(np.float32)
-    width = int(max(np.linalg.norm(pts[0] - pts[1]), np.linalg.norm(pts[2] - pts[3])))
-    height = int(max(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
-    width, height = max(width, 1), max(height, 1)
-    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
-    strip = cv2.warpPerspective(image, cv2.getPerspectiveTransform(pts, dst), (width, height),
-                                borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
-    if height >= 1.5 * width:
-        strip = np.rot90(strip)
-    return np.ascontiguousarray(strip)
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:

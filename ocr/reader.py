@@ -6,12 +6,19 @@ For a raster page, `read_page` runs these stages, in this order:
 2. blank       — a page with no ink is returned with ``blank=True``; no OCR is run
 3. frame       — a card or sheet photographed on a desk is found and straightened
                  (perspective); otherwise a dark scanner border is cropped away
-4. orient      — 0/90/180/270 rotation and small skew from the engine's line probe
-5. quality     — blurred / too dark / cut off / too low resolution flags for the clerk
-6. size        — downscale for the detector, rotate upright, straighten the skew
-7. recognise   — the engine finds and reads lines on the prepared image
-8. order       — rows top-to-bottom, left-to-right within a row (on the straight image)
-9. map back    — boxes go back to the upright page's own pixel coordinates
+4. detect      — text lines on a copy sized for the detector (long side
+                 `DETECT_MAX_SIDE`)
+5. orient      — 0/90/180/270 rotation and small skew from those lines' shapes and the
+                 line classifier; a page on its side or upside down is detected again
+                 upright, so lines are whole and in reading direction
+6. quality     — blurred / too dark / cut off / too low resolution flags for the clerk
+7. recognise   — each line is cut straight from the full-resolution page (the cut also
+                 undoes skew and rotation) and read
+8. order       — rows top-to-bottom, left-to-right within a row (on the straightened page)
+9. map back    — boxes go to the upright page's own pixel coordinates
+
+Engines that cannot read cut lines (no `LineReader`) get the older path: orientation on
+a small copy, then the whole page downscaled, turned and straightened for `recognize`.
 
 `read_file` opens a file and reads every page, turning file- and page-level failures into
 `ReadResult.errors` so that one bad page never fails a batch.
@@ -25,20 +32,28 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
+import cv2
 import numpy as np
 
 from ocr import quality
-from ocr.engine import EngineOptions, LineProbe, OcrEngine, get_engine
+from ocr.engine import EngineOptions, LineProbe, LineReader, OcrEngine, get_engine
 from ocr.errors import SourceError
 from ocr.layout import reading_order
 from ocr.prepare import (
+    DETECT_MAX_SIDE,
     Orientation,
+    apply,
+    crop_line,
+    downscale,
     ensure_uint8,
     estimate_orientation,
     find_document,
     find_paper,
     is_blank,
+    orientation_from_quads,
     prepare_for_detector,
+    rotate90,
+    rotate_points,
     rotation_matrix,
 )
 from ocr.sources import Limits, RasterPage, open_source
@@ -72,19 +87,23 @@ def read_page(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage:
         crop = find_paper(image)
     work = image if crop is None else image[crop[1]:crop[3], crop[0]:crop[2]]
 
-    orientation = (estimate_orientation(work, engine) if isinstance(engine, LineProbe)
-                   else Orientation())
-    flags = quality.check(quality.QualityInputs(work, orientation.quads))
-
-    prepared, geometry = prepare_for_detector(image, orientation, crop=crop)
-
-    found = engine.recognize(prepared)
-
-    # Rows are found on the straight detector image, where a row is level; boxes then go
-    # back to page pixels (slightly taller there when the page was skewed).
-    ordered = reading_order(found)
-    lines = [OcrLine(text=ln.text, confidence=ln.confidence, box=geometry.to_page(ln.box))
-             for ln in ordered]
+    if isinstance(engine, LineReader):
+        orientation, lines = _read_lines_once(image, work, crop, engine)
+        flags = quality.check(quality.QualityInputs(work, orientation.quads))
+        full_h, full_w = image.shape[:2]
+        out_w, out_h = ((full_h, full_w) if orientation.rotation in (90, 270)
+                        else (full_w, full_h))
+    else:
+        orientation = (estimate_orientation(work, engine) if isinstance(engine, LineProbe)
+                       else Orientation())
+        flags = quality.check(quality.QualityInputs(work, orientation.quads))
+        prepared, geometry = prepare_for_detector(image, orientation, crop=crop)
+        found = engine.recognize(prepared)
+        # Rows are found on the straight detector image, where a row is level; boxes then
+        # go back to page pixels (slightly taller there when the page was skewed).
+        lines = [OcrLine(text=ln.text, confidence=ln.confidence,
+                         box=geometry.to_page(ln.box)) for ln in reading_order(found)]
+        out_w, out_h = geometry.width, geometry.height
 
     warp = None
     if document is not None:
@@ -96,9 +115,60 @@ def read_page(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage:
 
     return OcrPage(
         source=page.source, page=page.page, method="ocr",
-        width=geometry.width, height=geometry.height, lines=tuple(lines),
+        width=out_w, height=out_h, lines=tuple(lines),
         rotation=orientation.rotation, engine=engine.version, quality=flags, warp=warp,
     )
+
+
+def _read_lines_once(image: np.ndarray, work: np.ndarray, crop: tuple[int, int, int, int] | None,
+                     engine: LineReader) -> tuple[Orientation, list[OcrLine]]:
+    """Stages 4-9 for an engine that reads cut lines: one detection for an upright page.
+
+    `work` is `image` without its scanner border (`crop`). Returns the orientation and
+    the lines in reading order, boxed in pixels of the upright `image`.
+    """
+    small, scale = downscale(work, DETECT_MAX_SIDE)
+    quads = np.asarray(engine.detect(small), dtype=np.float64).reshape(-1, 4, 2)
+    orientation = orientation_from_quads(small, quads, engine, scale=scale)
+    rotation = orientation.rotation
+    sh, sw = small.shape[:2]
+    if rotation:
+        # Boxes of sideways or upside-down text are found, but split differently and
+        # with their corners in the wrong order for reading: detect the upright copy.
+        upright = np.asarray(engine.detect(rotate90(small, rotation)),
+                             dtype=np.float64).reshape(-1, 4, 2)
+        quads = rotate_points(upright, (360 - rotation) % 360,
+                              *((sh, sw) if rotation in (90, 270) else (sw, sh)))
+    if len(quads) == 0:
+        return orientation, []
+
+    # Corners stay in reading order (top-left of the text first) through the mapping, so
+    # the cut from the unrotated full-resolution page comes out upright and level.
+    on_work = quads / scale
+    crops = [crop_line(work, quad, turn_tall=False) for quad in on_work]
+    read = engine.read_lines(crops)
+
+    full_h, full_w = image.shape[:2]
+    x0, y0 = (crop[0], crop[1]) if crop is not None else (0, 0)
+    on_page = rotate_points(on_work + np.array([x0, y0]), rotation, full_w, full_h)
+    out_w, out_h = (full_h, full_w) if rotation in (90, 270) else (full_w, full_h)
+    # Rows are grouped on the page turned level, where a row is horizontal; the boxes
+    # reported are on the page as scanned (slightly taller when it was skewed).
+    level = cv2.getRotationMatrix2D((out_w / 2.0, out_h / 2.0), orientation.skew, 1.0)
+    on_level = apply(level, on_page)
+    pairs: list[tuple[OcrLine, OcrLine]] = []  # (line boxed on the level page, as reported)
+    for (text, score), page_quad, level_quad in zip(read, on_page, on_level, strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        lo, hi = np.clip(page_quad.min(axis=0), 0, None), page_quad.max(axis=0)
+        box = (float(lo[0]), float(lo[1]), float(min(hi[0], out_w)), float(min(hi[1], out_h)))
+        (lx0, ly0), (lx1, ly1) = level_quad.min(axis=0), level_quad.max(axis=0)
+        pairs.append((OcrLine(text=text, confidence=float(score),
+                              box=(float(lx0), float(ly0), float(lx1), float(ly1))),
+                      OcrLine(text=text, confidence=float(score), box=box)))
+    reported = {id(level): page for level, page in pairs}
+    return orientation, [reported[id(level)] for level in reading_order(p for p, _ in pairs)]
 
 
 def read_file(data: bytes, filename: str, engine: OcrEngine, *,

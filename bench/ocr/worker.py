@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--det-side", type=int, default=0)
     ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--runtime", default="openvino")
+    ap.add_argument("--precision", default=None)
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -41,8 +43,11 @@ def main() -> None:
     from ocr.types import OcrPage
 
     if args.det_side:
-        ocr.prepare.DETECT_MAX_SIDE = args.det_side
-    options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir)
+        import ocr.reader
+
+        ocr.prepare.DETECT_MAX_SIDE = ocr.reader.DETECT_MAX_SIDE = args.det_side
+    options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir,
+                            runtime=args.runtime, precision=args.precision or "auto")
     files = sorted(args.dir.glob("*.png"))
     pages: list[RasterPage | OcrPage] = []
     for path in files:

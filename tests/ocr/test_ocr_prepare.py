@@ -13,8 +13,10 @@ from ocr.engine import EngineOptions, LineProbe, get_engine, register_engine
 from ocr.layout import reading_order
 from ocr.prepare import (
     DETECT_MAX_SIDE,
+    LINE_MAX_HEIGHT,
     Geometry,
     Orientation,
+    crop_line,
     estimate_orientation,
     is_blank,
     prepare_for_detector,
@@ -269,3 +271,52 @@ def test_read_file_on_a_mislabelled_png_uses_its_bytes(spy):
     png = encode(blank_scan(size=(400, 300)), "PNG")
     result = read_file(png, "scan.pdf", spy)
     assert result.errors == [] and len(result.pages) == 1 and result.pages[0].blank
+
+
+def test_crop_line_cuts_a_level_upright_strip_from_any_corner_order():
+    page = np.full((300, 500), 255, np.uint8)
+    page[100:140, 50:450] = 0
+    page[100:140, 50:60] = 128  # the start of the line, to tell its direction
+    quad = np.array([[50, 100], [450, 100], [450, 140], [50, 140]], np.float32)
+    strip = crop_line(page, quad)
+    assert strip.shape == (40, 400) and strip[20, 5] == 128
+    # The same line on the page turned 180°, given in reading order (top-left of the
+    # text first), comes out the same way round.
+    turned = rotate90(page, 180)
+    quad180 = rotate_points(quad, 180, 500, 300)
+    strip180 = crop_line(turned, quad180)
+    assert strip180.shape == (40, 400) and strip180[20, 5] == 128
+
+
+def test_crop_line_shrinks_tall_lines_to_twice_the_recogniser_height():
+    page = np.full((1200, 3000), 255, np.uint8)
+    page[300:700, 100:2900] = 0
+    quad = np.array([[100, 300], [2900, 300], [2900, 700], [100, 700]], np.float32)
+    strip = crop_line(page, quad)
+    assert strip.shape[0] == LINE_MAX_HEIGHT
+    assert strip.shape[1] == pytest.approx(2800 * LINE_MAX_HEIGHT / 400, abs=2)
+    # a tall narrow box is turned only when the orientation is unknown
+    tall = np.array([[100, 300], [200, 300], [200, 700], [100, 700]], np.float32)
+    assert crop_line(page, tall).shape[0] < crop_line(page, tall).shape[1]
+    assert crop_line(page, tall, turn_tall=False).shape[0] > 90
+
+
+def test_line_batches_are_padded_to_a_few_shapes():
+    from ocr.rapid import REC_BATCH_COLUMNS, REC_WIDTHS, _line_batches, _power_of_two, _rec_width
+
+    assert [_rec_width(w) for w in (1, 128, 129, 700, 2560)] == [128, 128, 192, 960, 2560]
+    assert _rec_width(2561) == 3200 and REC_WIDTHS[-1] == 2560
+    assert [_power_of_two(n) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
+    widths = sorted([60] * 9 + [150] * 5 + [300] * 3 + [700, 1500, 3000])
+    batches = _line_batches(widths, list(range(len(widths))))
+    # every line once, narrowest first; each batch within the column budget (a line
+    # wider than the budget goes alone)
+    assert [i for ids, _ in batches for i in ids] == list(range(len(widths)))
+    for ids, width in batches:
+        assert width == _rec_width(max(widths[i] for i in ids))
+        assert len(ids) == 1 or _power_of_two(len(ids)) * width <= REC_BATCH_COLUMNS
+    assert len(batches[0][0]) == 8  # short labels share a batch: 8 x 128 columns
+    # padding costs under a third of the real work (PaddleOCR's batches of 8 lines, each
+    # at least 320 px wide, would compute 2.3x the columns here)
+    padded = sum(_power_of_two(len(ids)) * width for ids, width in batches)
+    assert padded <= 1.3 * sum(widths)

@@ -6,6 +6,7 @@ These run the models (marked ``ocr``); about a dozen pages are OCR'd in all, on 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -240,3 +241,78 @@ def test_paddle_engine_reads_behind_the_same_protocol():
     assert paddle.recognize(np.full((200, 300), 255, np.uint8)) == []
     page = read_page(RasterPage("s.png", 1, rotate_ccw(strip, 180), 150.0), paddle)
     assert page.rotation == 180 and RIC in _compact(page.text)
+
+
+class _Counting:
+    """The real engine behind a proxy that counts calls; `line_reader=False` hides
+    `read_lines`, so the reader takes the path for engines that only `recognize`."""
+
+    def __init__(self, inner, *, line_reader: bool = True) -> None:
+        self.inner, self.calls = inner, []
+        self.name, self.version = inner.name, inner.version
+        if line_reader:
+            self.read_lines = self._read_lines
+
+    def _count(self, what):
+        self.calls.append(what)
+        return getattr(self.inner, what)
+
+    def recognize(self, image):
+        return self._count("recognize")(image)
+
+    def detect(self, image):
+        return self._count("detect")(image)
+
+    def upside_down(self, crops):
+        return self._count("upside_down")(crops)
+
+    def _read_lines(self, crops):
+        return self._count("read_lines")(crops)
+
+
+@pytest.mark.parametrize("turned", [0, 90])
+def test_an_upright_page_is_detected_once(engine, form, turned):
+    image, drawn = form
+    counting = _Counting(engine)
+    page = read_page(RasterPage("f.png", 1, rotate_ccw(image, turned), 150.0), counting)
+    _assert_form_read(page, drawn)
+    # one detection finds lines, orientation and skew; a turned page is detected again
+    # upright; the whole-page `recognize` (a second detection) is never needed
+    assert counting.calls.count("detect") == (1 if turned == 0 else 2)
+    assert counting.calls.count("read_lines") == 1 and "recognize" not in counting.calls
+
+
+def test_engines_that_only_recognize_pages_read_the_same(engine, form):
+    image, drawn = form
+    counting = _Counting(engine, line_reader=False)
+    page = read_page(RasterPage("f.png", 1, rotate_ccw(image, 180), 150.0), counting)
+    assert page.rotation == 180 and counting.calls.count("recognize") == 1
+    _assert_form_read(page, drawn)
+    direct = read_page(RasterPage("f.png", 1, rotate_ccw(image, 180), 150.0), engine)
+    assert [_compact(ln.text) for ln in page.lines] == [_compact(ln.text) for ln in direct.lines]
+
+
+def test_a_600_dpi_scan_is_read_from_full_resolution_lines(engine):
+    """Lines are cut from the page at its own resolution (shrunk per line, not per page)."""
+    strip, drawn = draw_page([("统一社会信用代码 " + USCC, (60, 40))], size=(900, 140))
+    big = cv2.resize(strip, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    page = read_page(RasterPage("600dpi.png", 1, big, 600.0), engine)
+    (line,) = page.lines
+    assert USCC in _compact(line.text)
+    x0, y0, x1, y1 = (v * 4 for v in drawn[0].box)
+    assert iou(line.box, (x0, y0, x1, y1)) > 0.5
+
+
+@pytest.mark.parametrize("options", [{"runtime": "onnxruntime"}, {"precision": "f32"}])
+def test_runtimes_and_precisions_read_the_same_text(engine, options):
+    from ocr.engine import EngineOptions
+
+    other = get_engine(EngineOptions(threads=2, **options))
+    assert other is not engine
+    expected = "ONNX Runtime" if options.get("runtime") else "f32"
+    assert expected in other.version
+    strip, _ = draw_page([("公民身份号码 " + RIC, (40, 30)),
+                          ("统一社会信用代码 " + USCC, (40, 110))], size=(900, 190))
+    ours, theirs = engine.recognize(strip), other.recognize(strip)
+    assert [_compact(ln.text) for ln in ours] == [_compact(ln.text) for ln in theirs]
+    assert {RIC, USCC} <= {_compact(ln.text)[-18:] for ln in theirs}
