@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -264,23 +265,26 @@ def follow(
 # ocr / check -----------------------------------------------------------------------------
 def _read_files(files: list[Path], threads: int | None) -> Any:
     from intake.settings import engine_options
-    from ocr.engine import get_engine
-    from ocr.reader import read_file
-    from ocr.types import FileError, ReadResult
+    from ocr.reader import LazyEngine, read_files
+    from ocr.types import FileError
 
-    engine = get_engine(engine_options(_settings(), threads=threads))
-    combined = ReadResult()
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            combined.errors.append(FileError(str(path), "file.unreadable",
-                                             f"无法读取文件 (cannot read the file): {exc}"))
-            continue
-        result = read_file(data, str(path), engine)
-        combined.pages.extend(result.pages)
-        combined.errors.extend(result.errors)
-    return combined
+    unreadable: list[FileError] = []
+
+    def contents() -> Iterator[tuple[str, bytes]]:
+        for path in files:  # one file in memory at a time
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                unreadable.append(FileError(str(path), "file.unreadable",
+                                            f"无法读取文件 (cannot read the file): {exc}"))
+                continue
+            yield str(path), data
+
+    # The models load on the first page that needs OCR, not for blank or born-digital ones.
+    engine = LazyEngine(engine_options(_settings(), threads=threads))
+    result = read_files(contents(), engine)  # type: ignore[arg-type]
+    result.errors[:0] = unreadable
+    return result
 
 
 @app.command()

@@ -6,6 +6,7 @@ under `./data`, and tasks executed in-process.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
         default="openvino",
         description="Inference runtime of the 'rapidocr' engine; OpenVINO is several times "
                     "faster on Intel CPUs (bench/ocr)")
+    ocr_cache_dir: Path | None = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME")
+                                     or Path.home() / ".cache") / "docintake" / "openvino",
+        description="Where OpenVINO keeps the OCR models it compiled for this CPU (start-up "
+                    "~0.5 s faster); empty: no cache")
     ocr_precision: Literal["auto", "f32"] = Field(
         default="auto",
         description="'auto': the CPU's fastest float type (bfloat16 on CPUs with AMX or "
@@ -103,6 +109,11 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("DOCINTAKE_DATABASE_URL must be a sqlite:// or postgresql:// URL")
         return value
+
+    @field_validator("ocr_cache_dir", mode="before")
+    @classmethod
+    def _empty_means_no_cache(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _model_dir_exists(self) -> Settings:
@@ -166,4 +177,5 @@ def engine_options(settings: Settings, *, threads: int | None = None) -> EngineO
     return EngineOptions(
         kind=settings.ocr_engine, threads=threads or settings.ocr_threads,
         model_dir=str(settings.ocr_model_dir) if settings.ocr_model_dir else None,
-        runtime=settings.ocr_runtime, precision=settings.ocr_precision)
+        runtime=settings.ocr_runtime, precision=settings.ocr_precision,
+        cache_dir=str(settings.ocr_cache_dir) if settings.ocr_cache_dir else None)

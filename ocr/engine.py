@@ -103,7 +103,8 @@ class EngineOptions:
     For ``"rapidocr"``, `runtime` picks the inference runtime: ``"openvino"`` (default,
     several times faster on Intel CPUs) or ``"onnxruntime"``; `precision` ``"auto"`` lets
     OpenVINO use the CPU's fastest float type (bfloat16 where the CPU has it), ``"f32"``
-    forces float32.
+    forces float32. `cache_dir` is where OpenVINO keeps the models it has compiled for
+    this CPU, so the next process starts ~0.5 s sooner; ``None`` compiles every time.
     """
 
     kind: EngineKind = "rapidocr"
@@ -111,6 +112,7 @@ class EngineOptions:
     model_dir: str | None = None
     runtime: Runtime = "openvino"
     precision: Precision = "auto"
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.threads < 1:

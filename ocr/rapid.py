@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -32,7 +33,7 @@ from rapidocr.ch_ppocr_det.utils import DBPostProcess
 from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
 
 from ocr.engine import EngineOptions
-from ocr.prepare import crop_line
+from ocr.prepare import DETECT_MAX_SIDE, crop_line
 from ocr.types import OcrLine
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,23 @@ def _blob(image: np.ndarray) -> np.ndarray:
     return cv2.dnn.blobFromImage(image, scalefactor=2.0 / 255.0, mean=(127.5, 127.5, 127.5))
 
 
+def _usable_dir(path: str | None) -> Path | None:
+    """`path` created if need be, or None when it cannot be written (a read-only home):
+    the compile cache only saves start-up time, it is never worth failing for."""
+    if not path:
+        return None
+    try:
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return directory
+    except OSError as exc:
+        log.warning("OCR model cache %s is not writable (%s); compiling without it", path, exc)
+        return None
+
+
 class _Runtime:
     """Compiles the three models on one inference runtime; `session(path)` -> a callable
     from an input batch to the model's (first) output, plus the model's metadata."""
@@ -115,6 +133,7 @@ class _Runtime:
         self.kind = options.runtime
         self.threads = options.threads
         self.precision = options.precision
+        self.cache_dir = _usable_dir(options.cache_dir)
         if self.kind == "openvino":
             import openvino
 
@@ -138,6 +157,8 @@ class _Runtime:
         if self.precision == "f32":
             # Default: the hardware's fastest float type (bf16 on CPUs with AMX/AVX512-BF16).
             config["INFERENCE_PRECISION_HINT"] = "f32"
+        if self.cache_dir is not None:
+            config["CACHE_DIR"] = str(self.cache_dir)
         compiled = self._core.compile_model(model, "CPU", config)
         request = compiled.create_infer_request()
         chosen = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
@@ -210,9 +231,11 @@ class RapidOcrEngine:
         self._warm_up()
 
     def _warm_up(self) -> None:
-        # The first call of each model allocates its buffers and compiles kernels; do it
-        # now so the first page is not charged for it and failures surface at start-up.
-        page = np.full((1024, 736, 3), 255, np.uint8)
+        # The first call of each model compiles its kernels for the input shape; do it now,
+        # with the shape of an A4 page as the reader sizes it, so that failures surface at
+        # start-up and the first page is not slower than the rest.
+        page = np.full((DETECT_MAX_SIDE, round(DETECT_MAX_SIDE / 2 ** 0.5), 3), 255,
+                       np.uint8)
         cv2.putText(page, "docintake 2025", (40, 200), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
                     (0, 0, 0), 3)
         self.detect(page)

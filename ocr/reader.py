@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 
 import cv2
@@ -56,7 +57,7 @@ from ocr.prepare import (
     rotate_points,
     rotation_matrix,
 )
-from ocr.sources import Limits, RasterPage, open_source
+from ocr.sources import Limits, RasterPage, Source, open_source
 from ocr.types import FileError, OcrLine, OcrPage, ReadResult
 
 log = logging.getLogger(__name__)
@@ -178,32 +179,78 @@ def read_file(data: bytes, filename: str, engine: OcrEngine, *,
     File-level failures give one `FileError` and no pages; page-level failures give a
     `FileError` with its page number, and the other pages are still read.
     """
+    return read_files([(filename, data)], engine, limits=limits)
+
+
+PAGES_IN_FLIGHT = 2
+"""`read_files` prepares the next page (decoding, blank check, framing, cutting lines)
+while the engine runs the models on the current one: those steps run in Python on one
+core, and overlapping them with inference gave ~10% more pages per minute on two cores
+(bench/ocr). The engine's own lock keeps model calls one at a time."""
+
+
+def read_files(files: Iterable[tuple[str, bytes]], engine: OcrEngine, *,
+               limits: Limits = Limits(),  # noqa: B008
+               in_flight: int = PAGES_IN_FLIGHT) -> ReadResult:
+    """`read_file` for a stream of ``(filename, data)``, pages in file and page order.
+
+    Files are opened and pages rasterised in this thread, one at a time (pdfium is not
+    thread-safe); up to `in_flight` rasterised pages are read concurrently.
+    """
     result = ReadResult()
+    with ThreadPoolExecutor(max_workers=max(1, in_flight),
+                            thread_name_prefix="ocr-page") as pool:
+        pending: deque[tuple[str, int, Future[OcrPage]]] = deque()
+
+        def settle_oldest() -> None:
+            filename, number, future = pending.popleft()
+            try:
+                result.pages.append(future.result())
+            except Exception:
+                log.exception("%s p%d: unexpected error reading page", filename, number)
+                err = SourceError.of("page.read_failed", page=number)
+                result.errors.append(FileError(filename, err.code, err.message, page=number))
+
+        for filename, data in files:
+            source = _open_or_error(data, filename, limits, result)
+            if source is None:
+                continue
+            with source:
+                for index in range(source.page_count):
+                    number = index + 1
+                    try:
+                        page = source.read_page(index)
+                    except SourceError as exc:
+                        result.errors.append(FileError(filename, exc.code, exc.message,
+                                                       page=exc.page or number))
+                        continue
+                    except Exception:
+                        log.exception("%s p%d: unexpected error decoding page", filename,
+                                      number)
+                        err = SourceError.of("page.read_failed", page=number)
+                        result.errors.append(FileError(filename, err.code, err.message,
+                                                       page=number))
+                        continue
+                    pending.append((filename, number, pool.submit(read_page, page, engine)))
+                    while len(pending) >= max(1, in_flight):
+                        settle_oldest()
+        while pending:
+            settle_oldest()
+    return result
+
+
+def _open_or_error(data: bytes, filename: str, limits: Limits,
+                   result: ReadResult) -> Source | None:
     try:
-        source = open_source(data, filename, limits=limits)
+        return open_source(data, filename, limits=limits)
     except SourceError as exc:
         result.errors.append(FileError(filename, exc.code, exc.message))
-        return result
     except Exception:
         # A parser crashing on hostile input is still "this file is damaged" to the clerk.
         log.exception("%s: unexpected error opening file", filename)
         err = SourceError.of("file.corrupt")
         result.errors.append(FileError(filename, err.code, err.message))
-        return result
-
-    with source:
-        for index in range(source.page_count):
-            number = index + 1
-            try:
-                result.pages.append(read_page(source.read_page(index), engine))
-            except SourceError as exc:
-                result.errors.append(FileError(filename, exc.code, exc.message,
-                                               page=exc.page or number))
-            except Exception:
-                log.exception("%s p%d: unexpected error reading page", filename, number)
-                err = SourceError.of("page.read_failed", page=number)
-                result.errors.append(FileError(filename, err.code, err.message, page=number))
-    return result
+    return None
 
 
 # -- many pages on all cores ---------------------------------------------------------
@@ -211,9 +258,9 @@ def read_file(data: bytes, filename: str, engine: OcrEngine, *,
 _worker_options: EngineOptions | None = None
 
 
-class _LazyEngine:
-    """The worker's engine, built on the first page that needs it: a worker that only
-    sees blank pages never loads a model."""
+class LazyEngine:
+    """The process-wide engine for `options`, built on the first page that needs it: a
+    worker or command that only sees blank or born-digital pages never loads a model."""
 
     def __init__(self, options: EngineOptions) -> None:
         self._options = options
@@ -230,7 +277,7 @@ def _init_worker(options: EngineOptions) -> None:
 def _read_in_worker(page: RasterPage | OcrPage) -> OcrPage | FileError:
     assert _worker_options is not None, "worker not initialised"
     if isinstance(page, RasterPage) and is_blank(ensure_uint8(page.image)):
-        return read_page(page, _LazyEngine(_worker_options))  # type: ignore[arg-type]
+        return read_page(page, LazyEngine(_worker_options))  # type: ignore[arg-type]
     return _read_or_error(page, get_engine(_worker_options))
 
 

@@ -58,3 +58,20 @@ def test_identifiers_are_masked_in_logs() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "holder 1101**********0021 rejected"
     assert line["case_id"] == "c-1" and line["level"] == "info"
+
+
+def test_ocr_settings_reach_the_engine_options(monkeypatch, tmp_path):
+    from intake.settings import engine_options
+
+    monkeypatch.setenv("DOCINTAKE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DOCINTAKE_OCR_RUNTIME", "onnxruntime")
+    monkeypatch.setenv("DOCINTAKE_OCR_PRECISION", "f32")
+    monkeypatch.setenv("DOCINTAKE_OCR_CACHE_DIR", str(tmp_path / "ov"))
+    options = engine_options(load_settings(), threads=1)
+    assert (options.runtime, options.precision, options.threads) == ("onnxruntime", "f32", 1)
+    assert options.cache_dir == str(tmp_path / "ov")
+    monkeypatch.setenv("DOCINTAKE_OCR_CACHE_DIR", "")
+    assert engine_options(load_settings()).cache_dir is None
+    monkeypatch.setenv("DOCINTAKE_OCR_RUNTIME", "tensorrt")
+    with pytest.raises(SettingsError, match="DOCINTAKE_OCR_RUNTIME"):
+        load_settings()

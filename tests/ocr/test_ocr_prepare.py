@@ -23,7 +23,7 @@ from ocr.prepare import (
     rotate90,
     rotate_points,
 )
-from ocr.reader import read_file, read_page
+from ocr.reader import read_file, read_files, read_page
 from ocr.sources import RasterPage
 from ocr.types import OcrLine, OcrPage
 from tests.ocr.conftest import RESOURCES, SpyEngine
@@ -252,19 +252,36 @@ def test_read_file_keeps_good_pages_when_one_fails():
     class Flaky(SpyEngine):
         def recognize(self, image):
             self.calls.append("recognize")
-            if len(self.calls_of("recognize")) == 2:
+            if image.shape[1] == 620:  # the second page (pages are read concurrently)
                 raise RuntimeError("onnxruntime fell over")
             return [OcrLine("文字", 0.9, (10, 10, 50, 30))]
 
-        def calls_of(self, what):
-            return [c for c in self.calls if c == what]
-
-    pages = [draw_page(size=(600, 400))[0] for _ in range(3)]
+    pages = [draw_page(size=(width, 400))[0] for width in (600, 620, 600)]
     engine = Flaky()
     result = read_file(tiff_pages(pages), "three.tif", engine)
     assert [p.page for p in result.pages] == [1, 3]
     assert [(e.code, e.page) for e in result.errors] == [("page.read_failed", 2)]
     assert "第 2 页" in result.errors[0].message
+
+
+def test_read_files_keeps_file_and_page_order_while_pages_overlap():
+    class Slow(SpyEngine):
+        def recognize(self, image):
+            time.sleep(0.05 if image.shape[1] == 600 else 0.0)  # first pages finish last
+            return [OcrLine(f"w{image.shape[1]}", 0.9, (10, 10, 50, 30))]
+
+    tiff = tiff_pages([draw_page(size=(w, 400))[0] for w in (600, 610, 620)])
+    png = encode(draw_page(size=(600, 300))[0], "PNG")
+    files = [("a.tif", tiff), ("bad.jpg", b"not a jpeg"), ("b.png", png), ("c.tif", tiff)]
+    one_at_a_time = read_files(files, Slow(), in_flight=1)
+    overlapped = read_files(files, Slow(), in_flight=3)
+    for result in (one_at_a_time, overlapped):
+        assert [(p.source, p.page, p.text) for p in result.pages] == [
+            ("a.tif", 1, "w600"), ("a.tif", 2, "w610"), ("a.tif", 3, "w620"),
+            ("b.png", 1, "w600"),
+            ("c.tif", 1, "w600"), ("c.tif", 2, "w610"), ("c.tif", 3, "w620")]
+        assert [(e.source, e.code) for e in result.errors] == [
+            ("bad.jpg", "file.unsupported_format")]
 
 
 def test_read_file_on_a_mislabelled_png_uses_its_bytes(spy):

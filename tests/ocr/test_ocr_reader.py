@@ -316,3 +316,18 @@ def test_runtimes_and_precisions_read_the_same_text(engine, options):
     ours, theirs = engine.recognize(strip), other.recognize(strip)
     assert [_compact(ln.text) for ln in ours] == [_compact(ln.text) for ln in theirs]
     assert {RIC, USCC} <= {_compact(ln.text)[-18:] for ln in theirs}
+
+
+def test_compiled_models_are_cached_for_the_next_process(tmp_path, engine):
+    from ocr.engine import EngineOptions
+
+    cache = tmp_path / "ov-cache"
+    first = get_engine(EngineOptions(threads=1, cache_dir=str(cache)))
+    blobs = sorted(p.name for p in cache.iterdir())
+    assert len(blobs) >= 3  # one compiled blob per model
+    strip, _ = draw_page([("公民身份号码 " + RIC, (40, 30))], size=(700, 110))
+    assert [_compact(ln.text) for ln in first.recognize(strip)] == ["公民身份号码" + RIC]
+    # an unwritable directory only means no cache, never a failed start
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert get_engine(EngineOptions(threads=1, cache_dir=str(blocked / "sub"))) is not first
