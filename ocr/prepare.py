@@ -9,6 +9,7 @@ prepared image can be mapped back to the page's own pixel coordinates.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,8 +33,14 @@ on one quiet run (16 pages, 2 cores): 1600 against 2400 gave CER 0.33% vs 0.80%,
 the pages per minute and 0.66x the peak memory; the smaller input also rescued an
 upside-down licence whose seal confused the larger one."""
 
-LINE_MAX_HEIGHT = 96
-"""Line crops are at most this high: twice the recogniser's 48 px input."""
+LINE_INPUT_HEIGHT = 48
+"""PP-OCR recognisers read lines scaled to this height."""
+LINE_MAX_HEIGHT = 2 * LINE_INPUT_HEIGHT
+"""Line crops are at most this high."""
+LINE_WIDTHS = (128, 192, 256, 320, 448, 640, 960, 1280, 1920, 2560)
+"""Recogniser inputs are padded to one of these widths (wider ones to multiples of
+640 px): runtimes compile kernels per input shape, so a few shapes mean few compilations
+and a small kernel cache."""
 
 MAX_CROP_ASPECT = 12
 MAX_DESKEW = 5.0
@@ -378,6 +385,14 @@ def crop_line(image: np.ndarray, quad: np.ndarray, *, turn_tall: bool = True) ->
     if turn_tall and height >= 1.5 * width:
         strip = np.rot90(strip)
     return np.ascontiguousarray(strip)
+
+
+def line_input_width(width: int) -> int:
+    """The padded recogniser input width for a line `width` px wide at 48 px high."""
+    for bucket in LINE_WIDTHS:
+        if width <= bucket:
+            return bucket
+    return max(LINE_WIDTHS[-1], math.ceil(width / 640) * 640)
 
 
 # -- paper border and documents photographed on a desk -------------------------------

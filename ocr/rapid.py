@@ -9,8 +9,8 @@ for nearly every page and line batch, and offers no control of numeric precision
 Why OpenVINO: on this class of CPU (AVX-512, AMX) it runs the detector 3x faster than
 ONNX Runtime in float32 and 6x faster in bfloat16 (bench/ocr). A new input shape costs
 it a kernel compilation (0.05-1.3 s), so inputs are padded to a few bucketed shapes:
-page images to multiples of 64 px, line batches to one of `REC_WIDTHS` and a power-of-two
-line count.
+page images to multiples of 64 px, line batches to one of `ocr.prepare.LINE_WIDTHS` and
+a power-of-two line count.
 
 Every model path is checked at start-up: a missing model is a deployment error, never a
 network request at request time.
@@ -33,7 +33,7 @@ from rapidocr.ch_ppocr_det.utils import DBPostProcess
 from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
 
 from ocr.engine import EngineOptions
-from ocr.prepare import DETECT_MAX_SIDE, crop_line
+from ocr.prepare import DETECT_MAX_SIDE, LINE_INPUT_HEIGHT, crop_line, line_input_width
 from ocr.types import OcrLine
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ detector misses characters only a few pixels high (rapidocr's own default)."""
 DET_MAX_SIDE = 2400
 """Larger images are shrunk first; the reader already hands in ~1000-1600 px pages."""
 DET_BUCKET = 64
-REC_HEIGHT = 48
-REC_WIDTHS = (128, 192, 256, 320, 448, 640, 960, 1280, 1920, 2560)
-"""Line batches are padded to one of these widths (wider ones to multiples of 640 px)."""
+REC_HEIGHT = LINE_INPUT_HEIGHT
 REC_BATCH_COLUMNS = 1280
 """A batch holds as many lines as fit in this many columns (a 48 x 1280 input keeps
 the recogniser's activations in cache: per column it runs ~1.4x faster than 8 x 640), and
@@ -74,13 +72,6 @@ def _round_up(value: float, step: int) -> int:
     return max(step, math.ceil(value / step) * step)
 
 
-def _rec_width(widest: int) -> int:
-    for width in REC_WIDTHS:
-        if widest <= width:
-            return width
-    return _round_up(widest, 640)
-
-
 def _line_batches(widths: Sequence[int], ids: Sequence[int]) -> list[tuple[list[int], int]]:
     """Split lines (sorted by width, narrowest first) into (ids, padded width) batches of
     at most `REC_BATCH_COLUMNS` columns, padding counted."""
@@ -88,7 +79,7 @@ def _line_batches(widths: Sequence[int], ids: Sequence[int]) -> list[tuple[list[
     members: list[int] = []
     width = 0
     for line_id, line_width in zip(ids, widths, strict=True):
-        grown = _rec_width(line_width)
+        grown = line_input_width(line_width)
         if members and _power_of_two(len(members) + 1) * grown > REC_BATCH_COLUMNS:
             batches.append((members, width))
             members = []

@@ -319,10 +319,12 @@ def test_crop_line_shrinks_tall_lines_to_twice_the_recogniser_height():
 
 
 def test_line_batches_are_padded_to_a_few_shapes():
-    from ocr.rapid import REC_BATCH_COLUMNS, REC_WIDTHS, _line_batches, _power_of_two, _rec_width
+    from ocr.prepare import LINE_WIDTHS, line_input_width
+    from ocr.rapid import REC_BATCH_COLUMNS, _line_batches, _power_of_two
 
-    assert [_rec_width(w) for w in (1, 128, 129, 700, 2560)] == [128, 128, 192, 960, 2560]
-    assert _rec_width(2561) == 3200 and REC_WIDTHS[-1] == 2560
+    assert [line_input_width(w) for w in (1, 128, 129, 700, 2560)] == [128, 128, 192, 960,
+                                                                        2560]
+    assert line_input_width(2561) == 3200 and LINE_WIDTHS[-1] == 2560
     assert [_power_of_two(n) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
     widths = sorted([60] * 9 + [150] * 5 + [300] * 3 + [700, 1500, 3000])
     batches = _line_batches(widths, list(range(len(widths))))
@@ -330,7 +332,7 @@ def test_line_batches_are_padded_to_a_few_shapes():
     # wider than the budget goes alone)
     assert [i for ids, _ in batches for i in ids] == list(range(len(widths)))
     for ids, width in batches:
-        assert width == _rec_width(max(widths[i] for i in ids))
+        assert width == line_input_width(max(widths[i] for i in ids))
         assert len(ids) == 1 or _power_of_two(len(ids)) * width <= REC_BATCH_COLUMNS
     assert len(batches[0][0]) == 8  # short labels share a batch: 8 x 128 columns
     # padding costs under a third of the real work (PaddleOCR's batches of 8 lines, each
