@@ -204,6 +204,38 @@ def test_reading_order_tall_box_does_not_swallow_rows():
     assert order.index("第一行") < order.index("第二行") < order.index("第三行")
 
 
+def _two_column_page(line_gap: float, left_width: float = 560):
+    """A heading across the page, two columns of 6 lines 40 px high with `line_gap`
+    between lines, a short heading below the left column, a line across the page and
+    a short line on the right."""
+    lines = [_line("标题", 100, 20, 1300, 70)]
+    for i in range(6):
+        top = 100 + i * (40 + line_gap)
+        lines.append(_line(f"左{i}", 100, top, 100 + left_width - (30 if i == 5 else 0),
+                           top + 40))
+        lines.append(_line(f"右{i}", 740, top + 3, 1300, top + 43))
+    bottom = 100 + 6 * (40 + line_gap) + 40
+    lines.append(_line("附注", 100, bottom, 300, bottom + 40))  # a heading after the columns
+    lines.append(_line("结尾", 100, bottom + 50, 1300, bottom + 90))
+    lines.append(_line("右尾", 740, bottom + 100, 900, bottom + 140))
+    return lines
+
+
+def test_two_columns_of_running_text_are_read_column_by_column():
+    order = [ln.text for ln in reading_order(_two_column_page(line_gap=12))]
+    assert order == (["标题"] + [f"左{i}" for i in range(6)] + [f"右{i}" for i in range(6)]
+                     + ["附注", "结尾", "右尾"])
+
+
+@pytest.mark.parametrize(("line_gap", "left_width"), [
+    (60, 560),   # rows of a form: loosely spaced
+    (12, 200),   # a label column: short lines that do not fill a wide column
+])
+def test_fields_side_by_side_stay_on_their_rows(line_gap, left_width):
+    order = [ln.text for ln in reading_order(_two_column_page(line_gap, left_width))]
+    assert order[1:5] == ["左0", "右0", "左1", "右1"]
+
+
 # -- engine registry ------------------------------------------------------------------
 
 

@@ -185,6 +185,35 @@ def test_real_skewed_scans_have_their_skew_measured(engine):
         assert 1.0 < abs(orientation.skew) <= 5.0, orientation
 
 
+@pytest.mark.parametrize("name", ["ccitt.pdf", "skew.pdf"])
+def test_real_brochure_scan_is_read_in_column_order(engine, name):
+    """OCRmyPDF's LinnSequencer brochure (a G4 fax-style scan, and a skewed copy) against
+    its transcript: full-width paragraphs, then two columns of prose read column by
+    column, then a full-width list."""
+    import unicodedata
+
+    from rapidfuzz.distance import Levenshtein
+
+    def norm(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).split())
+
+    truth = (RESOURCES / "linn.txt").read_text()
+    result = read_file((RESOURCES / name).read_bytes(), name, engine)
+    (page,) = result.pages
+    read = norm("".join(ln.text for ln in page.lines))
+    assert Levenshtein.distance(norm(truth), read) / len(norm(truth)) < 0.03
+    texts = [ln.text for ln in page.lines]
+    left_end = _line_index(texts, "sustain pedal")
+    right_start = _line_index(texts, "simply use LOCATE")
+    assert _line_index(texts, "Recording a Sequence") < left_end < right_start
+    assert right_start < _line_index(texts, "Composition Without") < _line_index(
+        texts, "Additional Features")
+
+
+def _line_index(texts: list[str], start: str) -> int:
+    return next(i for i, t in enumerate(texts) if _compact(t).startswith(_compact(start)))
+
+
 def test_id_card_photographed_on_a_desk_is_straightened_and_read(engine):
     import random
     from datetime import date
