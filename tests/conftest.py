@@ -18,6 +18,14 @@ PG_ADMIN_URL = os.environ.get("DOCINTAKE_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _caches_in_the_session_directory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """OpenVINO's compiled-model cache (DOCINTAKE_OCR_CACHE_DIR defaults under
+    XDG_CACHE_HOME) goes to this session's temporary directory, not the user's home;
+    worker processes started by the tests inherit it."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards. Fails (never skips) when the

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{len(pages)} pages; {sum(len(p.codes) for p in pages)} ID numbers/credit "
           "codes; machine: 2 cores shared with other jobs (timings noisy, read ratios)\n")
-    header = (f"{'engine':<20}{'CER':>8}{'codes ok':>12}{'pages/min':>11}{'s/page':>8}"
+    header = (f"{'engine':<22}{'CER':>8}{'codes ok':>12}{'pages/min':>11}{'s/page':>8}"
               f"{'load s':>8}{'peak RSS MB':>13}")
     print(header)
     print("-" * len(header))
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     base_ppm = None
     for label, run in runs.items():
         if "error" in run:
-            print(f"{label:<20} failed: {run['error']}")
+            print(f"{label:<22} failed: {run['error']}")
             continue
         lines = {p["name"]: p["lines"] for p in run["pages"]}
         s = score(pages, lines)
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                           "quality_flags": sum(bool(p.get("quality")) for p in run["pages"])}
         if label == "tesseract":
             base_ppm = ppm
-        print(f"{label:<20}{100 * s['cer']:>7.2f}%{s['exact']:>6}/{s['codes']:<5}"
+        print(f"{label:<22}{100 * s['cer']:>7.2f}%{s['exact']:>6}/{s['codes']:<5}"
               f"{ppm:>11.1f}{run['total_s'] / len(pages):>8.2f}{run['load_s']:>8.1f}"
               f"{rss:>13.0f}")
     if base_ppm:
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in summary.items() if k != "tesseract"))
     print("\nCER by degradation:")
     for label, s in summary.items():
-        print(f"  {label:<18}" + "  ".join(f"{k} {100 * v:.2f}%"
+        print(f"  {label:<22}" + "  ".join(f"{k} {100 * v:.2f}%"
                                            for k, v in s["by_degradation"].items()))
     for label, s in summary.items():
         print(f"  worst pages {label}: " + ", ".join(f"{n} {100 * c:.1f}%"
