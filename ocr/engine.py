@@ -33,22 +33,24 @@ class OcrEngine(Protocol):
       back to page coordinates is the reader's job, not the engine's.
     - `image` is a C-contiguous ``uint8`` array, either gray ``(h, w)`` or BGR
       ``(h, w, 3)``. The reader has already made the page upright, deskewed it and sized it
-      for detection (long side at most ~2500 px); the engine should not resize it again
+      for detection (long side at most 1600 px); the engine should not resize it again
       unless its model requires it, and must not rotate it.
     - Reading order is **not** required: the reader sorts lines into rows.
     - An image without text returns ``[]``; it is not an error. Lines whose text is empty
       after stripping are dropped.
     - Never download anything: models are local files resolved when the engine is built.
 
-    Threading: an engine instance is created once per process (see `get_engine`) and is
-    called from one thread per process. Do not add parallelism of your own (thread pools,
-    multiprocessing): the worker already runs one process per core and sets the
-    intra-op thread count through `EngineOptions.threads`. Implementations may guard
-    `recognize` with a lock so that accidental concurrent use is slow rather than wrong.
+    Threading: an engine instance is created once per process (see `get_engine`).
+    `ocr.reader.read_files` calls it from two threads at once, so that one page is being
+    prepared while the other is in the models: an engine must be safe for that, and
+    should run one model call at a time (a lock, or one thread of its own) with the
+    intra-op thread count of `EngineOptions.threads`. Do not add parallelism of your own
+    (thread pools, multiprocessing): the worker already runs one process per core.
 
-    `name` is a short identifier (``"rapidocr"``); `version` names the engine *and* model
-    versions (``"rapidocr 3.10.0 / PP-OCRv6 small det+rec"``), and is recorded on every
-    page it reads so results can be traced to the models that produced them.
+    `name` is a short identifier (``"rapidocr"``); `version` names the engine, the models,
+    the runtime and its precision (``"rapidocr 3.10.0 models PP-OCRv6_det_small + ... on
+    OpenVINO 2026.4.1, bf16"``), and is recorded on every page it reads so results can be
+    traced to what produced them.
     """
 
     name: str
