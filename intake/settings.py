@@ -69,6 +69,10 @@ class Settings(BaseSettings):
                                      or Path.home() / ".cache") / "docintake" / "openvino",
         description="Where OpenVINO keeps the OCR models it compiled for this CPU (start-up "
                     "~0.5 s faster); empty: no cache")
+    ocr_cascade: bool = Field(
+        default=True,
+        description="With bfloat16: read a line whose ID number or credit code fails its "
+                    "check character again in float32")
     ocr_precision: Literal["auto", "f32"] = Field(
         default="auto",
         description="'auto': the CPU's fastest float type (bfloat16 on CPUs with AMX or "
@@ -178,4 +182,5 @@ def engine_options(settings: Settings, *, threads: int | None = None) -> EngineO
         kind=settings.ocr_engine, threads=threads or settings.ocr_threads,
         model_dir=str(settings.ocr_model_dir) if settings.ocr_model_dir else None,
         runtime=settings.ocr_runtime, precision=settings.ocr_precision,
-        cache_dir=str(settings.ocr_cache_dir) if settings.ocr_cache_dir else None)
+        cache_dir=str(settings.ocr_cache_dir) if settings.ocr_cache_dir else None,
+        cascade=settings.ocr_cascade)

@@ -107,6 +107,7 @@ class EngineOptions:
     OpenVINO use the CPU's fastest float type (bfloat16 where the CPU has it), ``"f32"``
     forces float32. `cache_dir` is where OpenVINO keeps the models it has compiled for
     this CPU, so the next process starts ~0.5 s sooner; ``None`` compiles every time.
+    `cascade` (when OpenVINO runs in bfloat16) reads doubtful lines again in float32.
     """
 
     kind: EngineKind = "rapidocr"
@@ -115,6 +116,7 @@ class EngineOptions:
     runtime: Runtime = "openvino"
     precision: Precision = "auto"
     cache_dir: str | None = None
+    cascade: bool = True
 
     def __post_init__(self) -> None:
         if self.threads < 1:

@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", type=int, default=24, help="scanned/photographed pages")
     ap.add_argument("--seed", type=int, default=2025)
-    ap.add_argument("--engines", default="rapidocr,rapidocr-f32,rapidocr-onnxruntime,paddle,"
-                                         "tesseract",
-                    help="comma list of rapidocr (OpenVINO, the CPU's fastest precision), "
-                         "rapidocr-f32, rapidocr-onnxruntime, rapidocr-2proc, paddle, "
-                         "tesseract")
+    ap.add_argument("--engines", default="rapidocr,rapidocr-nocascade,rapidocr-f32,"
+                                         "rapidocr-onnxruntime,paddle,tesseract",
+                    help="comma list of rapidocr (OpenVINO, the CPU's fastest precision, "
+                         "doubtful lines again in f32), rapidocr-nocascade, rapidocr-f32, "
+                         "rapidocr-onnxruntime, rapidocr-2proc, paddle, tesseract")
     ap.add_argument("--det-sides", default="",
                     help="extra rapidocr runs with these detector long sides, e.g. 2000,1600")
     ap.add_argument("--threads", type=int, default=2)
@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in engines:
         if name == "rapidocr":
             configs.append(("rapidocr", {"engine": "rapidocr", "threads": args.threads}))
+        elif name == "rapidocr-nocascade":
+            configs.append((name, {"engine": "rapidocr", "threads": args.threads,
+                                   "cascade": "off"}))
         elif name == "rapidocr-f32":
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
                                    "precision": "f32"}))
@@ -210,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         # default one gets wrong (codes it misses, pages where the other reads better).
         fast = {p["name"]: _norm("".join(p["lines"])) for p in runs["rapidocr"]["pages"]}
         missed = [(pg.name, c) for pg in pages for c in pg.codes if c not in fast[pg.name]]
-        for label in [k for k in summary if k not in ("rapidocr", "tesseract")]:
+        for label in [k for k in summary
+                      if k not in ("rapidocr", "rapidocr-nocascade", "tesseract")]:
             other = {p["name"]: _norm("".join(p["lines"])) for p in runs[label]["pages"]}
             rescued = [m for m in missed if m[1] in other[m[0]]]
             better = sum(

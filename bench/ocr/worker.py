@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--model-dir", default=None)
     ap.add_argument("--runtime", default="openvino")
     ap.add_argument("--precision", default=None)
+    ap.add_argument("--cascade", default="on", choices=["on", "off"])
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -47,7 +48,8 @@ def main() -> None:
 
         ocr.prepare.DETECT_MAX_SIDE = ocr.reader.DETECT_MAX_SIDE = args.det_side
     options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir,
-                            runtime=args.runtime, precision=args.precision or "auto")
+                            runtime=args.runtime, precision=args.precision or "auto",
+                            cascade=args.cascade == "on")
     files = sorted(args.dir.glob("*.png"))
     contents = [(path.stem, path.read_bytes()) for path in files]
     started = time.perf_counter()

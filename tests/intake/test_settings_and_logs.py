@@ -67,8 +67,10 @@ def test_ocr_settings_reach_the_engine_options(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCINTAKE_OCR_RUNTIME", "onnxruntime")
     monkeypatch.setenv("DOCINTAKE_OCR_PRECISION", "f32")
     monkeypatch.setenv("DOCINTAKE_OCR_CACHE_DIR", str(tmp_path / "ov"))
+    monkeypatch.setenv("DOCINTAKE_OCR_CASCADE", "false")
     options = engine_options(load_settings(), threads=1)
     assert (options.runtime, options.precision, options.threads) == ("onnxruntime", "f32", 1)
+    assert options.cascade is False
     assert options.cache_dir == str(tmp_path / "ov")
     monkeypatch.setenv("DOCINTAKE_OCR_CACHE_DIR", "")
     assert engine_options(load_settings()).cache_dir is None

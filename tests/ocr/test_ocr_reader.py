@@ -360,3 +360,36 @@ def test_compiled_models_are_cached_for_the_next_process(tmp_path, engine):
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     assert get_engine(EngineOptions(threads=1, cache_dir=str(blocked / "sub"))) is not first
+
+
+def test_a_code_failing_its_check_character_is_read_again_in_float32(engine, monkeypatch):
+    from ocr import rapid
+
+    # On for the default engine where OpenVINO picks bfloat16 (this CPU); forced on so the
+    # test means the same on a CPU without it.
+    monkeypatch.setattr(engine, "_cascade", True)
+    broken = RIC[:-2] + ("0" if RIC[-2] != "0" else "1") + RIC[-1]
+    assert rapid._fails_check_character("公民身份号码 " + broken)
+    assert not rapid._fails_check_character("公民身份号码 " + RIC + " " + USCC)
+    readings = {"first": [("公民身份号码" + broken, 0.97), ("姓名", 0.99)],
+                "second": [("公民身份号码" + RIC, 0.95)]}
+    calls = []
+
+    def recognise(model, images):
+        calls.append((model is engine._rec, len(images)))
+        return readings["first" if model is engine._rec else "second"][:len(images)]
+
+    monkeypatch.setattr(engine, "_recognise", recognise)
+    out = engine.read_lines([np.zeros((48, 400, 3), np.uint8)] * 2)
+    # only the broken line went to the float32 model, and its mended reading was kept
+    assert calls == [(True, 2), (False, 1)]
+    assert out == [("公民身份号码" + RIC, 0.95), ("姓名", 0.99)]
+
+
+def test_the_cascade_keeps_the_first_reading_unless_the_second_is_better():
+    from ocr.rapid import _better
+
+    assert _better(("登记机构（章）", 0.95), ("登记机构（章", 0.90))
+    # surer only because it dropped the doubtful characters: not better
+    assert not _better(("登记机构（", 0.93), ("登记机构(章）", 0.84))
+    assert not _better(("公民身份号码", 0.99), ("公民身份号码" + RIC, 0.80))
