@@ -48,9 +48,9 @@ class OcrEngine(Protocol):
     (thread pools, multiprocessing): the worker already runs one process per core.
 
     `name` is a short identifier (``"rapidocr"``); `version` names the engine, the models,
-    the runtime and its precision (``"rapidocr 3.10.0 models PP-OCRv6_det_small + ... on
-    OpenVINO 2026.4.1, bf16"``), and is recorded on every page it reads so results can be
-    traced to what produced them.
+    the runtime and its precision (``"rapidocr 3.10.0: PP-OCRv6_det_small, ...; OpenVINO
+    2026.4.1 bf16, f32 cascade"``; pages store at most 200 characters of it), and is
+    recorded on every page it reads so results can be traced to what produced them.
     """
 
     name: str

@@ -227,11 +227,9 @@ class RapidOcrEngine:
         self._exact_rec: Session | None = None
         self._runtime, self._rec_path = runtime, paths[1]
         self.version = (
-            f"rapidocr {metadata.version('rapidocr')} models {Path(DET_MODEL).stem} + "
-            f"{Path(REC_MODEL).stem} (+ {Path(CLS_MODEL).stem} for page orientation) on "
-            f"{runtime.version}, {precision}"
-            + (" (a code failing its check character is read again in f32)"
-               if self._cascade else "")
+            f"rapidocr {metadata.version('rapidocr')}: {Path(DET_MODEL).stem}, "
+            f"{Path(REC_MODEL).stem}, {Path(CLS_MODEL).stem}; {runtime.version} {precision}"
+            + (", f32 cascade" if self._cascade else "")
         )
         self._warm_up()
 

@@ -12,7 +12,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Batch, BatchFile, Case, DocumentRow, Page, SourceFile
+from storage.models import (
+    ENGINE_LABEL_LENGTH,
+    Batch,
+    BatchFile,
+    Case,
+    DocumentRow,
+    Page,
+    SourceFile,
+)
 
 # A page in one of these states is never read again.
 FINISHED_PAGE_STATES = ("done", "blank", "failed")
@@ -215,7 +223,10 @@ class CaseRepository:
     ) -> bool:
         """Write a page's result once: if another worker finished the page first (a
         redelivered task ran twice at the same time), nothing is written and False is
-        returned."""
+        returned. An engine label longer than its column is clipped (the OCR result
+        keeps it whole): a too-long label must never make a read page unwritable."""
+        if engine is not None:
+            engine = engine[:ENGINE_LABEL_LENGTH]
         result = self.session.execute(
             update(Page).where(Page.id == page.id, Page.status.not_in(FINISHED_PAGE_STATES))
             .values(status=status, ocr=ocr, method=method, rotation=rotation, engine=engine,

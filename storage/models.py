@@ -21,6 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+ENGINE_LABEL_LENGTH = 200
+"""Characters of an OCR engine's version label kept on a page row."""
+
 
 class Base(DeclarativeBase):
     pass
@@ -133,7 +136,7 @@ class Page(Base):
     status: Mapped[str] = mapped_column(String(20))  # pending/done/blank/failed
     method: Mapped[str | None] = mapped_column(String(20), nullable=True)
     rotation: Mapped[int] = mapped_column(Integer, default=0)
-    engine: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    engine: Mapped[str | None] = mapped_column(String(ENGINE_LABEL_LENGTH), nullable=True)
     ocr: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     material_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     class_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -146,12 +146,17 @@ def test_a_page_result_is_written_once(db_runtime: Runtime) -> None:
         repo = CaseRepository(session)
         page = repo.get_page(page_id)
         assert page is not None
-        assert repo.save_page_result(page, status="done", ocr={"lines": []}) is True
+        # an engine label longer than its column is clipped, not a failed write (PostgreSQL
+        # enforces varchar lengths; SQLite does not)
+        label = "rapidocr " + "x" * 300
+        assert repo.save_page_result(page, status="done", ocr={"lines": []},
+                                     engine=label) is True
         # a second worker that read the same page meanwhile: its result is not stored
         assert repo.save_page_result(page, status="failed", error_code="x") is False
     with db_runtime.database.session() as session:
         page = CaseRepository(session).get_page(page_id)
         assert page is not None and page.status == "done" and page.error_code is None
+        assert page.engine == label[:200]
     assert pipeline.read(page_id) is None
 
 
