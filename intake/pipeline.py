@@ -189,6 +189,20 @@ class Pipeline:
         return self._finish(page_id, context, started, status="failed",
                             error_code=reason[0], error_message=reason[1])
 
+    def read_or_fail(self, page_id: str) -> str | None:
+        """`read`, except that an error that retrying cannot mend (a bug, a write the
+        database refuses) fails the page, with a message for the clerk, instead of
+        leaving it unread and its batch never finished. Transient errors propagate, for
+        the runner to retry."""
+        try:
+            return self.read(page_id)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            log.exception("page result could not be stored; failing the page",
+                          extra={"page_id": page_id, "stage": "read"})
+            return self.fail_page(page_id, *READ_FAILED)
+
     def fail_page(self, page_id: str, code: str, message: str) -> str | None:
         """Mark a page failed for good (a runner gave up retrying); no-op once finished."""
         with self.runtime.database.session() as session:
@@ -300,7 +314,7 @@ class Pipeline:
                   on_progress: Callable[[str, int, int], None] | None = None) -> None:
         page_ids = self.split(batch_id)
         for done, page_id in enumerate(page_ids, start=1):
-            self.read(page_id)
+            self.read_or_fail(page_id)
             if on_progress:
                 on_progress("read", done, len(page_ids))
         self.assess(batch_id)

@@ -120,7 +120,7 @@ def register_tasks(app: Celery) -> None:
         pipeline = _pipeline(app)
         try:
             try:
-                status = pipeline.read(page_id)
+                status = pipeline.read_or_fail(page_id)
             except TRANSIENT_ERRORS as exc:
                 if self.request.retries < max_retries:
                     raise _retry(self, exc, "read", context) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,6 +76,32 @@ def test_a_crashing_page_fails_alone_and_the_case_is_not_called_complete(
     report = service.case_report(case.id)
     assert [u["code"] for u in report["unreadable"]] == ["page.read_failed"]
     assert report["status"] != "complete"
+
+
+def test_a_page_whose_result_cannot_be_stored_fails_alone(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write the database refuses for good (not a transient outage) fails that page
+    with a message; the batch still completes instead of waiting for it forever."""
+
+    packet = build_packet("company-complete-no-agent", tmp_path / "scans", seed=11)
+    save = CaseRepository.save_page_result
+    refused: list[str] = []
+
+    def refuse_the_second(self: CaseRepository, page: Any, **values: Any) -> bool:
+        if values.get("status") == "done" and not refused:
+            refused.append(page.id)
+            raise ValueError("value too long for type character varying(200)")
+        return save(self, page, **values)
+
+    monkeypatch.setattr(CaseRepository, "save_page_result", refuse_the_second)
+    service = IntakeService(runtime, InlineRunner(runtime))
+    case = service.create_case(packet.item_code, acceptance_date=packet.acceptance_date)
+    progress = service.upload_batch(case.id, _uploads(packet.files))
+    assert progress.status == "completed" and len(refused) == 1
+    assert progress.pages_failed == 1 and progress.pages_read == packet.page_count - 1
+    report = service.case_report(case.id)
+    assert [u["code"] for u in report["unreadable"]] == ["page.read_failed"]
 
 
 def test_accepted_batches_survive_a_stopped_process(runtime: Runtime) -> None:
