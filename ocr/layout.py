@@ -86,8 +86,8 @@ def reading_order(lines: Iterable[OcrLine]) -> list[OcrLine]:
 
 
 def _gutter(rows: Sequence[Sequence[OcrLine]]) -> float | None:
-    """The x of a vertical gap crossed by the fewest lines in the middle of the text,
-    or None when every position there is crossed by most rows (a single column)."""
+    """The x in the middle of the text crossed by the fewest lines, or None when every
+    position there is crossed by more than half the lines (a single column)."""
     lines = [ln for row in rows for ln in row]
     if len(lines) < 2 * COLUMN_MIN_LINES:
         return None
@@ -111,8 +111,7 @@ def _read_run(run: list[list[OcrLine]], gutter: float) -> list[OcrLine]:
     rows_order = [ln for row in run for ln in row]
     left = [ln for ln in rows_order if ln.box[2] <= gutter]
     right = [ln for ln in rows_order if ln.box[0] >= gutter]
-    if not (_is_column(left, right, gutter, side="left")
-            and _is_column(right, left, gutter, side="right")):
+    if not (_is_column(left, right, side="left") and _is_column(right, left, side="right")):
         return rows_order
     # Below the end of the shorter column, a line set apart from its column (a heading
     # of what follows the columns) starts the part read row by row again.
@@ -129,8 +128,9 @@ def _read_run(run: list[list[OcrLine]], gutter: float) -> list[OcrLine]:
             + [ln for ln in rows_order if id(ln) in after])
 
 
-def _is_column(lines: list[OcrLine], other: list[OcrLine], gutter: float, *,
-               side: str) -> bool:
+def _is_column(lines: list[OcrLine], other: list[OcrLine], *, side: str) -> bool:
+    """Whether `lines` (one side of a gutter, `other` the other side) are a column of
+    running text: enough lines, wide, filling the column, tightly spaced."""
     if len(lines) < COLUMN_MIN_LINES or not other:
         return False
     x0, x1 = min(ln.box[0] for ln in lines), max(ln.box[2] for ln in lines)

@@ -21,7 +21,8 @@ Engines that cannot read cut lines (no `LineReader`) get the older path: orienta
 a small copy, then the whole page downscaled, turned and straightened for `recognize`.
 
 `read_file` opens a file and reads every page, turning file- and page-level failures into
-`ReadResult.errors` so that one bad page never fails a batch.
+`ReadResult.errors` so that one bad page never fails a batch; `read_files` does the same
+for a stream of files, preparing the next page while the models read the current one.
 """
 
 from __future__ import annotations
