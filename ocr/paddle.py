@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ocr.engine import EngineOptions
-from ocr.prepare import LINE_INPUT_HEIGHT, crop_line, line_input_width
+from ocr.prepare import LINE_INPUT_HEIGHT, line_input_width, recognize_with
 from ocr.types import OcrLine
 
 DET_MODEL = "PP-OCRv5_mobile_det"
@@ -131,21 +131,7 @@ class PaddleOcrEngine:
         return out
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
-        bgr = _bgr(image)
-        polys = self._polys(bgr)
-        if len(polys) == 0:
-            return []
-        read = self._read([crop_line(bgr, quad) for quad in polys])
-        lines = []
-        for quad, (text, score) in zip(polys, read, strict=True):
-            text = text.strip()
-            if not text:
-                continue
-            x0, y0 = quad.min(axis=0)
-            x1, y1 = quad.max(axis=0)
-            lines.append(OcrLine(text=text, confidence=score,
-                                 box=(float(x0), float(y0), float(x1), float(y1))))
-        return lines
+        return recognize_with(self, image)
 
     # -- LineProbe / LineReader --------------------------------------------------------
 

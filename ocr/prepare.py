@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ocr.engine import LineProbe
+from ocr.engine import LineProbe, LineReader
+from ocr.types import OcrLine
 
 ANALYSIS_SIDE = 1024
 """Long side of the copy used for the orientation probe: text lines of a 200 dpi A4 page
@@ -385,6 +386,25 @@ def crop_line(image: np.ndarray, quad: np.ndarray, *, turn_tall: bool = True) ->
     if turn_tall and height >= 1.5 * width:
         strip = np.rot90(strip)
     return np.ascontiguousarray(strip)
+
+
+def recognize_with(reader: LineReader, image: np.ndarray) -> list[OcrLine]:
+    """`OcrEngine.recognize` for an engine that can detect and read cut lines: detect on
+    `image`, cut each line, read it; boxes in `image` pixels, empty readings dropped."""
+    quads = reader.detect(image)
+    if len(quads) == 0:
+        return []
+    read = reader.read_lines([crop_line(image, quad) for quad in quads])
+    lines: list[OcrLine] = []
+    for quad, (text, score) in zip(quads, read, strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        lines.append(OcrLine(text=text, confidence=score,
+                             box=(float(x0), float(y0), float(x1), float(y1))))
+    return lines
 
 
 def line_input_width(width: int) -> int:

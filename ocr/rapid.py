@@ -35,7 +35,7 @@ from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
 from stdnum.cn import ric, uscc
 
 from ocr.engine import EngineOptions
-from ocr.prepare import DETECT_MAX_SIDE, LINE_INPUT_HEIGHT, crop_line, line_input_width
+from ocr.prepare import DETECT_MAX_SIDE, LINE_INPUT_HEIGHT, line_input_width, recognize_with
 from ocr.types import OcrLine
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ detector misses characters only a few pixels high (rapidocr's own default)."""
 DET_MAX_SIDE = 2400
 """Larger images are shrunk first; the reader already hands in ~1000-1600 px pages."""
 DET_BUCKET = 64
-REC_HEIGHT = LINE_INPUT_HEIGHT
 REC_BATCH_COLUMNS = 1280
 """A batch holds as many lines as fit in this many columns (a 48 x 1280 input keeps
 the recogniser's activations in cache: per column it runs ~1.4x faster than 8 x 640), and
@@ -248,21 +247,7 @@ class RapidOcrEngine:
     # -- OcrEngine -------------------------------------------------------------------
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
-        quads = self.detect(image)
-        if len(quads) == 0:
-            return []
-        bgr = _bgr(image)
-        read = self.read_lines([crop_line(bgr, quad) for quad in quads])
-        lines: list[OcrLine] = []
-        for quad, (text, score) in zip(quads, read, strict=True):
-            text = text.strip()
-            if not text:
-                continue
-            x0, y0 = quad.min(axis=0)
-            x1, y1 = quad.max(axis=0)
-            lines.append(OcrLine(text=text, confidence=score,
-                                 box=(float(x0), float(y0), float(x1), float(y1))))
-        return lines
+        return recognize_with(self, image)
 
     # -- LineProbe / LineReader --------------------------------------------------------
 
@@ -308,12 +293,12 @@ class RapidOcrEngine:
             return out
         ratios = [c.shape[1] / max(1, c.shape[0]) for c in images]
         order = sorted(range(len(images)), key=lambda i: ratios[i])
-        for members, width in _line_batches([math.ceil(REC_HEIGHT * ratios[i]) for i in order],
-                                            order):
-            batch = np.zeros((_power_of_two(len(members)), 3, REC_HEIGHT, width), np.float32)
+        widths = [math.ceil(LINE_INPUT_HEIGHT * ratios[i]) for i in order]
+        for members, width in _line_batches(widths, order):
+            batch = np.zeros((_power_of_two(len(members)), 3, LINE_INPUT_HEIGHT, width), np.float32)
             for slot, i in enumerate(members):
-                w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
-                batch[slot, :, :, :w] = _blob(cv2.resize(images[i], (w, REC_HEIGHT)))[0]
+                w = min(width, max(1, math.ceil(LINE_INPUT_HEIGHT * ratios[i])))
+                batch[slot, :, :, :w] = _blob(cv2.resize(images[i], (w, LINE_INPUT_HEIGHT)))[0]
             with self._lock:
                 preds = model(batch)
             lines, _ = self._decode(preds[:len(members)])
