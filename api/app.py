@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from api import problems
 from api.routes import audit, cases, catalog, certificates, health
 from intake.certificates import CertificateService
+from intake.runners import TaskRunner, make_runner, resume_unfinished
 from intake.runtime import Runtime
 from intake.service import IntakeService
-from intake.tasks import TaskRunner, make_runner, resume_unfinished
 
 API_PREFIX = "/api/v1"
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.problems import Problem
+from intake.errors import IntakeError
 from intake.runtime import Runtime
 from storage.apikeys import authenticate
 
@@ -35,15 +35,11 @@ def current_principal(
 ) -> Principal:
     challenge = {"WWW-Authenticate": 'Bearer realm="docintake"'}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Problem(401, "auth.missing_key", "Unauthorized",
-                      "需要 API 密钥。(An API key is required: Authorization: Bearer <key>.)",
-                      headers=challenge)
+        raise IntakeError("auth.missing_key", headers=challenge)
     with _runtime(request).database.session() as session:
         row = authenticate(session, credentials.credentials)
         if row is None:
-            raise Problem(401, "auth.invalid_key", "Unauthorized",
-                          "API 密钥无效或已停用。(The API key is invalid or revoked.)",
-                          headers=challenge)
+            raise IntakeError("auth.invalid_key", headers=challenge)
         return Principal(row.id, row.name, row.role, tuple(row.scopes or ()))
 
 
@@ -54,9 +50,8 @@ def require(*roles: str) -> Any:
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
         if principal.role not in roles:
-            raise Problem(403, "auth.forbidden_role", "Forbidden",
-                          f"角色 {principal.role} 无权执行此操作。"
-                          f"(Role {principal.role} may not do this; allowed: {', '.join(roles)}.)")
+            raise IntakeError("auth.forbidden_role", role=principal.role,
+                              allowed=f"; allowed: {', '.join(roles)}")
         return principal
 
     return Depends(dependency)

@@ -73,9 +73,9 @@ def demo(
 ) -> None:
     """Build sample scanned packets, run them through the real pipeline, print the reports
     and write the one-time notification PDFs."""
-    from intake.samples import demo_packets
+    from intake.runners import ThreadRunner
     from intake.service import IntakeService, Upload
-    from intake.tasks import ThreadRunner
+    from samples import demo_packets
 
     settings = _settings()
     runtime = _runtime(settings)
@@ -242,7 +242,7 @@ def follow(
 ) -> None:
     """Show a batch's progress (received, preprocessed, OCR'd, classified, failed) until it
     is finished, from the configured database."""
-    from intake.errors import NotFound
+    from intake.errors import IntakeError
     from intake.service import IntakeService
 
     class _NoRunner:
@@ -253,8 +253,8 @@ def follow(
     runtime = _runtime(_settings())
     try:
         progress = _follow(IntakeService(runtime, _NoRunner()), batch_id, timeout=timeout)
-    except NotFound as exc:
-        err.print(f"[red]batch {batch_id} not found[/red]")
+    except IntakeError as exc:
+        err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     finally:
         runtime.close()

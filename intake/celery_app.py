@@ -23,48 +23,16 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 
+from intake.celery_tasks import init_process, register_tasks
+from intake.queues import ASSESS, READ, SPLIT, Queues, worker_concurrency
 from intake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
-
-SPLIT = "docintake.split_batch"
-READ = "docintake.read_page"
-ASSESS = "docintake.assess_batch"
-
-
-@dataclass(frozen=True)
-class Queues:
-    batches: str
-    pages: str
-
-    @classmethod
-    def of(cls, settings: Settings) -> Queues:
-        return cls(f"{settings.task_queue}.batches", f"{settings.task_queue}.pages")
-
-
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def worker_concurrency(settings: Settings) -> int:
-    return settings.worker_concurrency or cores()
-
-
-def ocr_threads_per_process(settings: Settings, concurrency: int) -> int:
-    """An explicit DOCINTAKE_OCR_THREADS wins; otherwise the node's cores are shared out."""
-    if "ocr_threads" in settings.model_fields_set:
-        return settings.ocr_threads
-    return max(1, cores() // concurrency)
-
 
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with the docintake tasks registered."""
@@ -102,8 +70,6 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
     )
     app.conf.docintake_settings = settings  # read by the worker process at start-up
-    from intake.worker_tasks import register_tasks
-
     register_tasks(app)
     return app
 
@@ -135,11 +101,9 @@ def _json_logs(**_: Any) -> None:
 def _load_model(**_: Any) -> None:
     """Runs in each pool process after the fork: its own database connections, and the OCR
     model loaded now rather than on the first page."""
-    from intake import worker_tasks
-
     if _worker_settings is None:  # a worker started by `celery -A`, not `docintake worker`
         return
-    worker_tasks.init_process(_worker_settings, int(os.environ.get(
+    init_process(_worker_settings, int(os.environ.get(
         "DOCINTAKE_WORKER_PROCESSES", worker_concurrency(_worker_settings))))
 
 

@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
-from intake.errors import Conflict, Forbidden, IntakeError, InvalidRequest, NotFound
+from intake.errors import IntakeError
 from intake.logs import mask_identifiers
 from intake.runtime import Runtime
 from rules.catalog import Catalog, Item
@@ -243,22 +243,19 @@ class CertificateService:
             repo = CaseRepository(session)
             case = repo.get_case(case_id)
             if case is None:
-                raise NotFound("case.not_found", f"案件 {case_id} 不存在。(Case not found.)")
+                raise IntakeError("case.not_found", case_id=case_id)
             if any(b.status != "completed" for b in case.batches) or case.report is None:
-                raise Conflict("case.processing", "材料仍在识别中，请稍后再核验。"
-                                                  "(Materials are still being processed.)")
+                raise IntakeError("case.processing", action_zh="核验", action_en="verify")
             doc = next((d for d in case.report.get("documents", [])
                         if d.get("id") == document_id), None)
             if doc is None:
-                raise NotFound("document.not_found",
-                               f"材料 {document_id} 不在本案中。(No such document in the case.)")
+                raise IntakeError("document.not_found", document_id=document_id)
             if pages is not None and list(pages) != list(doc["pages"]):
-                raise Conflict("document.changed",
-                               "材料页码已变化，请刷新后重新核验。(The document's pages changed; "
-                               "reload the report and verify again.)")
+                raise IntakeError("document.changed")
             new = self._candidate(case, doc, holder_id)
-            if isinstance(new, str):
-                raise InvalidRequest("certificate.not_verifiable", new)
+            if isinstance(new, tuple):
+                raise IntakeError("certificate.not_verifiable", reason_zh=new[0],
+                                  reason_en=new[1])
             new = self._with_scan(session, case, doc, new, verification="reviewer",
                                   verified_by=actor.name, key_id=actor.key_id)
             row, created = CertificateRegistry(session).add(new)
@@ -292,7 +289,7 @@ class CertificateService:
                    for f in fields.values()):
                 continue
             new = self._candidate(case, doc, None)
-            if isinstance(new, str):
+            if isinstance(new, tuple):
                 continue
             try:
                 with session.begin_nested():
@@ -326,12 +323,12 @@ class CertificateService:
                          case_ref=case.number, detail={"slot": slot.get("code")})
 
     def _candidate(self, case: Case, doc: Mapping[str, Any], holder_id: str | None
-                   ) -> NewCertificate | str:
-        """The certificate a document describes, or why it cannot be one."""
+                   ) -> NewCertificate | tuple[str, str]:
+        """The certificate a document describes, or why it cannot be one (Chinese, English)."""
         mtype = self.runtime.catalog.material_types.get(doc["type"])
         mapping = MAPPINGS.get(doc["type"])
         if mtype is None or not mtype.certificate or mapping is None:
-            return f"材料类型 {doc['type']} 不是证照，不能入库。(Not a certificate type.)"
+            return f"材料类型 {doc['type']} 不是证照", "not a certificate type"
         fields: dict[str, Any] = doc.get("fields", {})
 
         def value(name: str | None) -> str | None:
@@ -344,23 +341,23 @@ class CertificateService:
 
         number, holder_name = value(mapping.number), value(mapping.holder_name)
         if not good(mapping.number) or holder_name is None:
-            return "证照编号或持证人无法识别或校验未通过。(Number or holder unreadable or invalid.)"
+            return "证照编号或持证人无法识别或校验未通过", "number or holder unreadable or invalid"
         holder = value(mapping.holder_id)
         if mapping.holder_id is not None and not good(mapping.holder_id):
-            return "持证主体代码校验未通过。(The holder's ID fails its check.)"
+            return "持证主体代码校验未通过", "the holder's ID fails its check"
         if holder is None:
             holder = holder_id or self._holder_from_form(case, holder_name)
         if not holder:
-            return ("请提供持证主体代码（身份证号码或统一社会信用代码）。"
-                    "(Give the holder's ID number or credit code.)")
+            return ("请提供持证主体代码（身份证号码或统一社会信用代码）",
+                    "give the holder's ID number or credit code")
         until = _date(value(mapping.valid_until))
         open_ended = bool(fields.get(mapping.valid_until or "", {}).get("open_ended"))
         if mapping.valid_until and until is None and not open_ended and \
                 mtype.code != "property_certificate":
-            return "有效期无法识别。(The validity end date is unreadable.)"
+            return "有效期无法识别", "the validity end date is unreadable"
         if until is not None and until < case.acceptance_date:
-            return (f"证照已于 {until.isoformat()} 到期，不能入库。"
-                    "(The certificate expired before the acceptance date.)")
+            return (f"证照已于 {until.isoformat()} 到期",
+                    f"it expired on {until.isoformat()}, before the acceptance date")
         return NewCertificate(
             material_type=mtype.code, type_name=mtype.name, number=normalise_holder(number or "")
             if mapping.number == mapping.holder_id else (number or ""),
@@ -401,26 +398,23 @@ class CertificateService:
                        verified_by=verified_by, verified_by_key=key_id)
 
     # queries -------------------------------------------------------------------------
-    def _refuse(self, actor: Actor, action: str, *, code: str, message: str, status: str,
-                exc: type[IntakeError], **audit: Any) -> NoReturn:
+    def _refuse(self, actor: Actor, action: str, *, code: str, status: str,
+                fields: Mapping[str, Any] | None = None, **audit: Any) -> NoReturn:
         with self.runtime.database.session() as session:
             AuditLog(session).append(actor, action, result=status, detail={"code": code},
                                      **audit)
-        raise exc(code, message)
+        raise IntakeError(code, **(fields or {}))
 
     def _check_purpose(self, actor: Actor, action: str, purpose: str | None,
                        case_ref: str | None, **audit: Any) -> None:
         if actor.role not in READ_ROLES or (action == "certificate.file"
                                             and actor.role not in SCAN_ROLES):
             self._refuse(actor, action, code="auth.forbidden_role", status="denied",
-                         exc=Forbidden, purpose=purpose, case_ref=case_ref,
-                         message=f"角色 {actor.role} 无权查询证照。(Role may not do this.)",
+                         fields={"role": actor.role}, purpose=purpose, case_ref=case_ref,
                          **audit)
         if not (purpose or "").strip() or not (case_ref or "").strip():
             self._refuse(actor, action, code="certificate.purpose_required", status="invalid",
-                         exc=InvalidRequest, purpose=purpose, case_ref=case_ref,
-                         message="查询证照须说明用途 purpose 和关联办件编号 case_ref。"
-                                 "(Give the purpose and case_ref query parameters.)", **audit)
+                         purpose=purpose, case_ref=case_ref, **audit)
 
     @staticmethod
     def allowed_types(actor: Actor, catalog: Catalog) -> set[str]:
@@ -440,16 +434,14 @@ class CertificateService:
                             target=",".join(types) or None)
         if not holder:
             self._refuse(actor, action, code="certificate.holder_required", status="invalid",
-                         exc=InvalidRequest, purpose=purpose, case_ref=case_ref,
-                         message="须提供持证主体代码 holder_id。(Give holder_id.)")
+                         purpose=purpose, case_ref=case_ref)
         allowed = self.allowed_types(actor, self.runtime.catalog)
         asked = set(types) if types else allowed
         if not asked <= allowed:
             self._refuse(actor, action, code="certificate.scope_denied", status="denied",
-                         exc=Forbidden, holder_id=holder, purpose=purpose, case_ref=case_ref,
-                         target=",".join(sorted(types)),
-                         message="此密钥无权查询该类证照。(This key is not scoped to the "
-                                 f"type(s) {', '.join(sorted(asked - allowed))}.)")
+                         fields={"types": ", ".join(sorted(asked - allowed))},
+                         holder_id=holder, purpose=purpose, case_ref=case_ref,
+                         target=",".join(sorted(types)))
         day = as_of or date.today()
         masked = actor.role not in FULL_NUMBER_ROLES
         with self.runtime.database.session() as session:
@@ -476,8 +468,7 @@ class CertificateService:
                 target=cert_id, holder_id=row.holder_id if row else None, purpose=purpose,
                 case_ref=case_ref)
             session.commit()
-            raise NotFound("certificate.not_found",
-                           f"证照 {cert_id} 不存在。(Certificate not found.)")
+            raise IntakeError("certificate.not_found", cert_id=cert_id)
         return row
 
     def read(self, actor: Actor, cert_id: str, *, purpose: str | None,
@@ -504,7 +495,7 @@ class CertificateService:
                                          holder_id=row.holder_id, purpose=purpose,
                                          case_ref=case_ref, detail={"code": "no_scan"})
                 session.commit()
-                raise NotFound("certificate.no_scan", "该证照没有留存扫描件。(No scan stored.)")
+                raise IntakeError("certificate.no_scan")
             filename = f"{row.material_type}-{row.id[:8]}.pdf"
             objects = self.runtime.objects
             if isinstance(objects, Presigner) and settings.s3_presign_downloads:
@@ -527,13 +518,12 @@ class CertificateService:
             if actor.role != "admin":
                 AuditLog(session).append(actor, action, result="denied", target=cert_id)
                 session.commit()
-                raise Forbidden("auth.forbidden_role", "只有管理员可以注销证照。(Admins only.)")
+                raise IntakeError("auth.forbidden_role", role=actor.role, allowed="; admins only")
             row = registry.revoke(cert_id, by_key=actor.key_id, reason=reason)
             if row is None:
                 AuditLog(session).append(actor, action, result="not_found", target=cert_id)
                 session.commit()
-                raise NotFound("certificate.not_found",
-                               f"证照 {cert_id} 不存在。(Certificate not found.)")
+                raise IntakeError("certificate.not_found", cert_id=cert_id)
             AuditLog(session).append(actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, detail={"reason": reason})
             return view_of(row, date.today(), masked=False)

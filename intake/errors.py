@@ -1,33 +1,123 @@
-"""Errors intake reports to its callers: a stable code, an HTTP-ish kind, and a message a
-clerk understands. The API maps them to RFC 9457 problems in one place."""
+"""The one registry of the errors docintake reports: each code declared once, with its HTTP
+status and its message in Chinese (for the clerk and the applicant) and English.
+
+Every layer raises through it: services raise `IntakeError(code, **fields)`, stored
+rejections (a file, a page) keep `message(code, **fields)`, and `api.problems` renders an
+`IntakeError` as an RFC 9457 problem in one place. The codes of files and pages that cannot
+be read are declared by `ocr.errors` (the pure OCR package cannot import this one) and
+registered here with their status, so they too exist exactly once.
+
+Messages are `"中文。(English.)"`: Chinese first, because the clerk reads it aloud or prints
+it; `{name}` fields are filled from the keyword arguments.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ocr.errors import MESSAGES as SOURCE_MESSAGES
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    status: int
+    zh: str
+    en: str
+
+    def message(self, **fields: Any) -> str:
+        values = _Defaults(fields)
+        return f"{self.zh.format_map(values)}({self.en.format_map(values)})"
+
+
+class _Defaults(dict[str, Any]):
+    """Format fields, where a field the caller did not give renders as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+REGISTRY: Final[dict[str, ErrorSpec]] = {}
+
+
+def declare(code: str, status: int, zh: str, en: str) -> ErrorSpec:
+    if code in REGISTRY:
+        raise ValueError(f"error code {code} declared twice")
+    spec = ErrorSpec(code, status, zh, en)
+    REGISTRY[code] = spec
+    return spec
+
+
+def error_spec(code: str) -> ErrorSpec:
+    return REGISTRY[code]
+
+
+def message(code: str, **fields: Any) -> str:
+    """The bilingual message of `code`, for a rejection that is stored rather than raised."""
+    return REGISTRY[code].message(**fields)
+
 
 class IntakeError(Exception):
-    status = 400
+    """An error with a registered code. `extra` members appear in the problem response."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, /, *, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None, **fields: Any) -> None:
+        spec = REGISTRY[code]
         self.code = code
-        self.message = message
+        self.status = spec.status
+        self.message = spec.message(**fields)
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(f"{code}: {self.message}")
 
 
-class NotFound(IntakeError):
-    status = 404
+# Files and pages (declared in ocr.errors): reported in a batch or a report, not as HTTP
+# errors of their own, hence 422 "the content cannot be processed".
+for _code, (_zh, _en) in SOURCE_MESSAGES.items():
+    declare(_code, 413 if _code == "file.too_large" else 422, _zh, _en)
 
+# -- requests and authentication --------------------------------------------------------
+declare("request.invalid", 422, "请求参数有误。", "The request is missing or has invalid fields.")
+declare("request.malformed", 400, "请求格式有误，无法解析。", "The request body is malformed.")
+declare("request.too_large", 413, "请求内容过大。", "The request body is too large.")
+declare("route.not_found", 404, "请求的地址不存在。", "No such route.")
+declare("method.not_allowed", 405, "不支持该请求方法。", "Method not allowed on this route.")
+declare("internal.error", 500, "服务内部错误，请稍后重试。", "Internal error; please retry later.")
+declare("auth.missing_key", 401, "需要 API 密钥。",
+        "An API key is required: Authorization: Bearer <key>.")
+declare("auth.invalid_key", 401, "API 密钥无效或已停用。", "The API key is invalid or revoked.")
+declare("auth.forbidden_role", 403, "角色 {role} 无权执行此操作。",
+        "Role {role} may not do this{allowed}.")
 
-class InvalidRequest(IntakeError):
-    status = 422
+# -- catalog and cases ------------------------------------------------------------------
+declare("item.unknown", 404, "事项编码 {item_code} 不在目录中。",
+        "Unknown item code {item_code}.")
+declare("case.not_found", 404, "案件 {case_id} 不存在。", "Case {case_id} not found.")
+declare("case.processing", 409, "材料仍在识别中，请稍后再{action_zh}。",
+        "Materials are still being processed; {action_en} again shortly.")
 
+# -- batches and files --------------------------------------------------------------------
+declare("batch.empty", 422, "没有上传任何文件。", "No files in the upload.")
+declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
+        "At most {limit} files per batch; upload the rest in another batch.")
+declare("batch.not_found", 404, "批次 {batch_id} 不存在。", "Batch {batch_id} not found.")
+declare("page.store_unavailable", 422, "暂时无法读取第 {page} 页的原件，请稍后重新上传本页。",
+        "The original of page {page} could not be fetched from storage; upload the page "
+        "again.")
 
-class Conflict(IntakeError):
-    status = 409
-
-
-class TooLarge(IntakeError):
-    status = 413
-
-
-class Forbidden(IntakeError):
-    status = 403
+# -- certificates -----------------------------------------------------------------------
+declare("document.not_found", 404, "材料 {document_id} 不在本案中。",
+        "No document {document_id} in this case.")
+declare("document.changed", 409, "材料页码已变化，请刷新后重新核验。",
+        "The document's pages changed; reload the report and verify again.")
+declare("certificate.not_verifiable", 422, "该材料不能作为证照入库：{reason_zh}。",
+        "This document cannot enter the certificate store: {reason_en}.")
+declare("certificate.not_found", 404, "证照 {cert_id} 不存在。",
+        "Certificate {cert_id} not found.")
+declare("certificate.no_scan", 404, "该证照没有留存扫描件。", "No scan is stored for it.")
+declare("certificate.purpose_required", 422, "查询证照须说明用途 purpose 和关联办件编号 case_ref。",
+        "Give the purpose and case_ref query parameters.")
+declare("certificate.holder_required", 422, "须提供持证主体代码 holder_id。", "Give holder_id.")
+declare("certificate.scope_denied", 403, "此密钥无权查询该类证照。",
+        "This key is not scoped to the type(s) {types}.")

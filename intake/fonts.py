@@ -1,7 +1,7 @@
 """Find the CJK fonts docintake draws with.
 
 The one-time notification PDF (`intake.notification`) embeds Noto Sans CJK SC, and the
-synthetic sample pages (`intake.samples`) are drawn with Noto Sans / Serif CJK SC. On
+synthetic sample pages (`samples`) are drawn with Noto Sans / Serif CJK SC. On
 Debian/Ubuntu these come from the package ``fonts-noto-cjk`` as TrueType collections
 (``.ttc``) whose face number 2 is Simplified Chinese; elsewhere we ask fontconfig.
 """

@@ -24,6 +24,7 @@ from typing import Any
 from intake import metrics
 from intake.assess import Assessment, Unreadable, assess
 from intake.certificates import CertificateService, reusable_certificates
+from intake.errors import message
 from intake.runtime import Runtime
 from ocr.reader import read_page
 from ocr.sources import Source, SourceError, open_source
@@ -63,12 +64,10 @@ def _transient_errors() -> tuple[type[Exception], ...]:
 # them instead of marking the page failed.
 TRANSIENT_ERRORS = _transient_errors()
 
-STORE_UNAVAILABLE = ("page.store_unavailable",
-                     "暂时无法读取原件，请稍后重新上传本页。"
-                     "(The original could not be fetched from storage; upload the page again.)")
-READ_FAILED = ("page.read_failed",
-               "本页无法识别，请重新扫描本页后上传。"
-               "(This page could not be read; please rescan it.)")
+# Codes of the registry (`intake.errors`) for a page that failed for want of storage, or
+# because the engine could not read it.
+STORE_UNAVAILABLE = "page.store_unavailable"
+READ_FAILED = "page.read_failed"
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,7 @@ class Pipeline:
             if page is None or page.status in TERMINAL_PAGE_STATES:
                 return None
             file_row, index, batch_id = page.file, page.index_in_file, page.batch_id
+            number = page.sequence
         context = {"batch_id": batch_id, "page_id": page_id, "stage": "read"}
 
         try:
@@ -160,7 +160,7 @@ class Pipeline:
             return self._finish(page_id, context, started, status="failed",
                                 error_code=exc.code, error_message=exc.message)
         except Exception as exc:
-            return self._failed(page_id, context, started, exc, STORE_UNAVAILABLE
+            return self._failed(page_id, number, context, started, exc, STORE_UNAVAILABLE
                                 if isinstance(exc, TRANSIENT_ERRORS) else READ_FAILED)
         if isinstance(raw, OcrPage):  # text layer: nothing to recognise
             return self._finish(page_id, context, started, result=raw)
@@ -176,18 +176,18 @@ class Pipeline:
             return self._finish(page_id, context, started, status="failed",
                                 error_code=exc.code, error_message=exc.message)
         except Exception as exc:
-            return self._failed(page_id, context, started, exc, READ_FAILED)
+            return self._failed(page_id, number, context, started, exc, READ_FAILED)
         return self._finish(page_id, context, started, result=result)
 
-    def _failed(self, page_id: str, context: dict[str, str], started: float,
-                exc: Exception, reason: tuple[str, str]) -> str | None:
+    def _failed(self, page_id: str, number: int, context: dict[str, str], started: float,
+                exc: Exception, code: str) -> str | None:
         if self.raise_transient and isinstance(exc, TRANSIENT_ERRORS):
             raise exc
         # An engine crash on one page must not take the batch down with it; the page is
         # kept, marked, and visible to the clerk, who can rescan it.
-        log.error("page could not be read", exc_info=exc, extra={**context, "code": reason[0]})
-        return self._finish(page_id, context, started, status="failed",
-                            error_code=reason[0], error_message=reason[1])
+        log.error("page could not be read", exc_info=exc, extra={**context, "code": code})
+        return self._finish(page_id, context, started, status="failed", error_code=code,
+                            error_message=message(code, page=number))
 
     def read_or_fail(self, page_id: str) -> str | None:
         """`read`, except that an error that retrying cannot mend (a bug, a write the
@@ -201,16 +201,19 @@ class Pipeline:
         except Exception:
             log.exception("page result could not be stored; failing the page",
                           extra={"page_id": page_id, "stage": "read"})
-            return self.fail_page(page_id, *READ_FAILED)
+            return self.fail_page(page_id, READ_FAILED)
 
-    def fail_page(self, page_id: str, code: str, message: str) -> str | None:
-        """Mark a page failed for good (a runner gave up retrying); no-op once finished."""
+    def fail_page(self, page_id: str, code: str) -> str | None:
+        """Mark a page failed for good with a registered code (a runner gave up retrying);
+        no-op once finished."""
         with self.runtime.database.session() as session:
             page = CaseRepository(session).get_page(page_id)
             batch_id = page.batch_id if page is not None else ""
+            number = page.sequence if page is not None else None
         return self._finish(page_id, {"batch_id": batch_id, "page_id": page_id,
                                       "stage": "read"}, time.perf_counter(),
-                            status="failed", error_code=code, error_message=message)
+                            status="failed", error_code=code,
+                            error_message=message(code, page=number))
 
     def _finish(self, page_id: str, context: dict[str, str], started: float, *,
                 result: OcrPage | None = None, status: str = "failed",

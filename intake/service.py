@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from intake.errors import InvalidRequest, NotFound, TooLarge
+from intake.errors import IntakeError, message
 from intake.notification import render_notification
 from intake.pipeline import assess_stored_case
+from intake.runners import TaskRunner
 from intake.runtime import Runtime
-from intake.tasks import TaskRunner
 from rules.catalog import UnknownItemError
 from storage.cases import CaseRepository
 from storage.models import Batch, Case
@@ -106,8 +106,7 @@ class IntakeService:
         try:
             self.runtime.catalog.item(item_code)
         except UnknownItemError as exc:
-            raise InvalidRequest("item.unknown",
-                                 f"事项编码 {item_code} 不在目录中。(Unknown item code.)") from exc
+            raise IntakeError("item.unknown", item_code=item_code) from exc
         with self.runtime.database.session() as session:
             case = CaseRepository(session).create_case(
                 item_code=item_code, acceptance_date=acceptance_date or date.today(),
@@ -123,7 +122,7 @@ class IntakeService:
     def _case(self, repo: CaseRepository, case_id: str) -> Case:
         case = repo.get_case(case_id)
         if case is None:
-            raise NotFound("case.not_found", f"案件 {case_id} 不存在。(Case not found.)")
+            raise IntakeError("case.not_found", case_id=case_id)
         return case
 
     def _case_view(self, case: Case) -> CaseView:
@@ -143,11 +142,9 @@ class IntakeService:
         empty or too large is rejected alone; the rest of the batch goes on."""
         settings = self.runtime.settings
         if not uploads:
-            raise InvalidRequest("batch.empty", "没有上传任何文件。(No files in the upload.)")
+            raise IntakeError("batch.empty")
         if len(uploads) > settings.max_files_per_batch:
-            raise TooLarge("batch.too_many_files",
-                           f"一次最多上传 {settings.max_files_per_batch} 个文件，请分批上传。"
-                           f"(At most {settings.max_files_per_batch} files per batch.)")
+            raise IntakeError("batch.too_many_files", limit=settings.max_files_per_batch)
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = self._case(repo, case_id)
@@ -179,17 +176,15 @@ class IntakeService:
         limit = self.runtime.settings.max_upload_bytes
         if not upload.data:
             repo.add_batch_entry(batch, position=position, filename=name, outcome="rejected",
-                                 error_code="file.empty",
-                                 error_message="文件为空，请重新扫描。(The file is empty.)")
+                                 error_code="file.empty", error_message=message("file.empty"))
             return
         if len(upload.data) > limit:
-            mib = limit // (1024 * 1024)
             repo.add_batch_entry(
                 batch, position=position, filename=name, outcome="rejected",
                 error_code="file.too_large",
-                error_message=f"文件超过 {mib} MB，请降低扫描分辨率或拆分后上传。"
-                              f"(The file exceeds {mib} MB; scan at a lower resolution or "
-                              "split it.)")
+                error_message=message("file.too_large",
+                                      size_mb=f"{len(upload.data) / (1024 * 1024):.1f}",
+                                      limit_mb=limit // (1024 * 1024)))
             return
         digest = sha256_hex(upload.data)
         existing = repo.find_file(batch.case_id, digest)
@@ -211,7 +206,7 @@ class IntakeService:
             repo = CaseRepository(session)
             batch = repo.get_batch(batch_id)
             if batch is None:
-                raise NotFound("batch.not_found", f"批次 {batch_id} 不存在。(Batch not found.)")
+                raise IntakeError("batch.not_found", batch_id=batch_id)
             return self._progress(repo, batch)
 
     def _progress(self, repo: CaseRepository, batch: Batch) -> BatchProgress:

@@ -54,9 +54,9 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Page {page} could not be read and may be damaged; please rescan this page.",
     ),
     "page.read_failed": (
-        "第 {page} 页识别时出现内部错误，请联系管理员或重新上传。",
-        "Page {page}: an internal error occurred while reading it; please contact the "
-        "administrator or upload it again.",
+        "第 {page} 页无法识别，请重新扫描该页后上传；如仍失败请联系管理员。",
+        "Page {page} could not be read; please rescan it and upload it again, and tell the "
+        "administrator if it fails again.",
     ),
 }
 

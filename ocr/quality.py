@@ -41,7 +41,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
 
 CODES: Final = frozenset(MESSAGES)
 
-# Thresholds, measured on the synthetic scans of `intake.samples` (light and medium
+# Thresholds, measured on the synthetic scans of `samples` (light and medium
 # degradation pass; sigma >= ~0.35 line heights of blur or text under ~12 px fails OCR).
 BLUR_SIGMA_PER_LINE_HEIGHT: Final = 0.09
 """Estimated Gaussian blur (sigma, px) above this fraction of the median text-line height

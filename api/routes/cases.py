@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
 
 from api.auth import CaseReader, CaseWriter
-from api.problems import Problem
 from api.schemas import BatchPublic, CaseCreate, CasePublic
+from intake.errors import IntakeError
 from intake.service import IntakeService, Upload
 
 router = APIRouter(tags=["cases"])
@@ -69,9 +69,8 @@ def notification(case_id: str, request: Request, _: CaseReader) -> Response:
     service = _service(request)
     case = service.get_case(case_id)
     if any(service.batch_progress(b).status != "completed" for b in case.batch_ids):
-        raise Problem(409, "case.processing", "Conflict",
-                      "材料仍在识别中，请稍后再打印告知书。"
-                      "(Materials are still being processed; try again shortly.)")
+        raise IntakeError("case.processing", action_zh="打印告知书",
+                          action_en="print the notice")
     pdf = service.notification_pdf(case_id)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notification-{case.number}.pdf"'})

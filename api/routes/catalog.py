@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.auth import AnyRole
-from api.problems import Problem
+from intake.errors import IntakeError
 from rules.catalog import Catalog, UnknownItemError
 
 router = APIRouter(tags=["catalog"])
@@ -28,8 +28,7 @@ def get_item(code: str, request: Request, _: AnyRole) -> dict[str, Any]:
     try:
         return _catalog(request).item(code).to_dict()
     except UnknownItemError as exc:
-        raise Problem(404, "item.not_found", "Not found",
-                      f"事项编码 {code} 不在目录中。(Unknown item code.)") from exc
+        raise IntakeError("item.unknown", item_code=code) from exc
 
 
 @router.get("/catalog/material-types")

@@ -25,8 +25,8 @@ from sqlalchemy import text
 
 from api.auth import Principal, require
 from intake.metrics import state_registry
+from intake.runners import CeleryRunner, TaskRunner
 from intake.runtime import Runtime
-from intake.tasks import CeleryRunner, TaskRunner
 
 log = logging.getLogger(__name__)
 

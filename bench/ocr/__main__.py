@@ -84,7 +84,7 @@ def born_digital(pages: int) -> dict[str, float]:
     import random
     from datetime import date
 
-    from intake import samples as S
+    import samples as S
     from ocr.sources import open_source
     from ocr.types import OcrPage
 

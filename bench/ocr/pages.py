@@ -1,7 +1,7 @@
 """The benchmark's pages: synthetic Chinese materials with ground truth, degraded the way
 service-centre scanners and phones degrade them.
 
-Every page is rendered by `intake.samples` (clean A4 at 200 dpi, or a card face), then
+Every page is rendered by `samples` (clean A4 at 200 dpi, or a card face), then
 degraded: scanner grey/skew/blur/noise/uneven light/JPEG at two levels, pages fed the
 wrong way (90/180/270), red seals over text (business licences, property certificates),
 and phone photos of ID cards on a desk. Ground truth is the list of lines drawn, in
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from stdnum.cn import ric, uscc
 
-from intake import samples as S
+import samples as S
 from ocr.layout import reading_order
 from ocr.prepare import pil_to_array
 from ocr.types import OcrLine

@@ -25,7 +25,7 @@ CONFIGS = ((1, 2, "1-process"), (2, 1, "2-processes"), (1, 1, "1-process-1-threa
 
 def make_pages(n: int, seed: int, data: Path) -> tuple[list[Path], int]:
     """Sample packets until there are at least `n` scanned pages; kept in `data`."""
-    from intake.samples import build_packet
+    from samples import build_packet
 
     manifest = data / f"manifest-{n}-{seed}.json"
     if manifest.exists():
@@ -114,10 +114,10 @@ def _scratch_database() -> Any:
 def cluster_run(files: list[Path], env: dict[str, str], workdir: Path, *, processes: int,
                 threads: int, label: str) -> dict[str, Any]:
     """Start a worker node, upload the pages as one batch, time it to completion."""
+    from intake.runners import CeleryRunner
     from intake.runtime import Runtime
     from intake.service import IntakeService, Upload
     from intake.settings import load_settings
-    from intake.tasks import CeleryRunner
 
     run_env = {**env, "DOCINTAKE_OCR_THREADS": str(threads)}
     log = workdir / f"worker-{label}.log"

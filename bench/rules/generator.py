@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (data tables of Chinese text read better unwrapped)
-"""A packet generator for the rules benchmark, separate from `intake.samples` on purpose.
+"""A packet generator for the rules benchmark, separate from `samples` on purpose.
 
-`intake.samples` draws the packets the demo and the tests use; the rules were tuned on
+`samples` draws the packets the demo and the tests use; the rules were tuned on
 them. This generator draws packets the rules have not been tuned on: its own people
 (compound surnames, three-character names, regions of its own), its own company names,
 and its own renderers for the materials whose wording varies most between service
@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from PIL import Image
 from stdnum.cn import ric
 
-from intake import samples as S
+import samples as S
 from rules.types import ReusableCertificate
 
 # --- people and companies ----------------------------------------------------------------

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import samples as S
 from bench.rules.generator import Packet, PageSpec, build_packet
-from intake import samples as S
 from intake.assess import Assessment, Unreadable, assess
 from ocr.types import OcrLine, OcrPage
 from rules.catalog import Catalog, load_catalog

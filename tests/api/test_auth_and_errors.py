@@ -64,7 +64,7 @@ def test_errors_are_problem_details_with_stable_codes(live_api: LiveApi) -> None
         no_route = clerk.get("/nothing-here")
     for response, status, code in [
         (unknown_case, 404, "case.not_found"),
-        (bad_item, 422, "item.unknown"),
+        (bad_item, 404, "item.unknown"),
         (invalid, 422, "request.invalid"),
         (no_route, 404, "route.not_found"),
     ]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.samples import build_packet
+from samples import build_packet
 from tests.helpers import text_pdf
 
 DOCINTAKE = str(Path(sys.executable).with_name("docintake"))

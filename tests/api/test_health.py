@@ -8,10 +8,10 @@ import httpx
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from intake.runners import InlineRunner
 from intake.runtime import Runtime
 from intake.service import Upload
 from intake.settings import load_settings
-from intake.tasks import InlineRunner
 from tests.api.conftest import LiveApi
 from tests.helpers import free_port, text_pdf
 

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from intake.runners import InlineRunner, resume_unfinished
 from intake.runtime import Runtime
-from intake.samples import build_packet
 from intake.service import IntakeService, Upload
-from intake.tasks import InlineRunner, resume_unfinished
 from ocr.engine import OcrEngine, get_engine
 from ocr.types import OcrLine
+from samples import build_packet
 from storage.cases import CaseRepository
 from tests.helpers import RecordingRunner, text_pdf
 

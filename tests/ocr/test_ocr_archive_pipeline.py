@@ -9,8 +9,8 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from intake.pipeline import archive_key
+from intake.runners import InlineRunner
 from intake.service import IntakeService, Upload
-from intake.tasks import InlineRunner
 from tests.helpers import text_pdf
 from tests.ocr.pagekit import RIC, draw_page, encode
 

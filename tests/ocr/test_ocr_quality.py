@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from intake import samples as S
+import samples as S
 from ocr import quality
 from ocr.prepare import (
     Orientation,

@@ -218,7 +218,7 @@ def test_id_card_photographed_on_a_desk_is_straightened_and_read(engine):
     import random
     from datetime import date
 
-    from intake import samples as S
+    import samples as S
     from ocr.prepare import pil_to_array
 
     rng = random.Random(8)

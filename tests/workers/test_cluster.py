@@ -18,10 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from intake.celery_app import ASSESS, READ, SPLIT
-from intake.samples import build_packet
+from intake.queues import ASSESS, READ, SPLIT
+from intake.runners import CeleryRunner
 from intake.service import IntakeService, Upload
-from intake.tasks import CeleryRunner
+from samples import build_packet
 from storage.apikeys import create_api_key
 from storage.cases import CaseRepository
 from storage.models import Batch, DocumentRow, Page

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 import redis
 
-from intake import metrics, worker_tasks
-from intake.celery_app import ASSESS, READ, SPLIT, Queues, make_celery
+from intake import celery_tasks, metrics
+from intake.celery_app import make_celery
 from intake.pipeline import Pipeline
+from intake.queues import ASSESS, READ, SPLIT, Queues
+from intake.runners import CeleryRunner, resume_unfinished
 from intake.runtime import Runtime
 from intake.service import IntakeService, Upload
 from intake.settings import SettingsError, load_settings
-from intake.tasks import CeleryRunner, resume_unfinished
 from storage.cases import CaseRepository
 from storage.objects import ObjectStore, ObjectStoreError
 from tests.helpers import RecordingRunner, text_pdf
@@ -202,14 +203,14 @@ def celery_runtime(tmp_path: Path) -> Iterator[tuple[Runtime, Any, redis.Redis]]
     runtime = Runtime.from_settings(settings)
     runner = CeleryRunner(runtime, sweep=False)
     r = redis.Redis.from_url(REDIS_URL)
-    saved = dict(worker_tasks._process)
-    worker_tasks._process.update(runtime=runtime,
+    saved = dict(celery_tasks._process)
+    celery_tasks._process.update(runtime=runtime,
                                  pipeline=Pipeline(runtime, raise_transient=True))
     try:
         yield runtime, runner, r
     finally:
-        worker_tasks._process.clear()
-        worker_tasks._process.update(saved)
+        celery_tasks._process.clear()
+        celery_tasks._process.update(saved)
         runner.shutdown()
         runtime.close()
         forget_keys(r, token)
@@ -277,7 +278,7 @@ def test_a_store_outage_is_retried_with_backoff_then_the_page_is_read(
     assert runner.app.tasks[SPLIT].apply(args=[batch.id]).get() == 1
     (page_id,) = _page_ids(runtime, batch.id)
     runtime.objects = FlakyStore(runtime.objects, failures=2)
-    worker_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
+    celery_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
     retries = metrics.TASK_RETRIES.labels("read")._value.get()
     result = runner.app.tasks[READ].apply(args=[page_id, batch.id])
     assert result.get() == "done"
@@ -298,7 +299,7 @@ def test_a_page_whose_store_stays_away_fails_alone_and_the_batch_completes(
     assert app.tasks[READ].apply(args=[page_ids[0], batch.id]).get() == "done"
     assert app.tasks[READ].apply(args=[page_ids[1], batch.id]).get() == "done"
     runtime.objects = FlakyStore(runtime.objects, failures=100)
-    worker_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
+    celery_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
     assert app.tasks[READ].apply(args=[page_ids[2], batch.id]).get() == "failed"
     assert app.tasks[ASSESS].apply(args=[batch.id]).get() is True
     progress = service.batch_progress(batch.id)

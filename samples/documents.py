@@ -1,42 +1,31 @@
-"""Synthetic, scanned-looking application packets with ground truth.
-
-Used by ``docintake demo`` and by the test suite: nothing here is real personal data. The
-module has four layers, each usable on its own:
-
-1. **Identities** — reproducible people (`Person`) and businesses (`Company`) drawn from a
-   seeded `random.Random`, with resident ID numbers carrying a correct GB 11643 check digit
-   and unified social credit codes carrying a correct GB 32100 check character
-   (`resident_id`, `credit_code`), plus deliberately broken variants (`corrupt_check_char`).
-2. **Page renderers** — one function per material type returning a `SampleDocument`: clean
-   A4 pages at 200 dpi (1654×2339 px) as `SamplePage` objects that also record every text
-   line drawn and its box (ground truth for OCR tests).
-3. **Scanner degradation** — `degrade` turns a clean page into what a service-centre scanner
-   produces (grey, skew, blur, noise, uneven light, JPEG artefacts).
-4. **Packets** — `build_packet` writes a named scenario (`SCENARIOS`) as scanner output
-   files (PNG, JPEG, multi-page TIFF, scanned PDF, born-digital PDF) together with the slot
-   states the completeness engine is expected to report.
-
-Label conventions (what an extractor should look for) are documented on each renderer.
+"""Page renderers: one function per material type returning a `SampleDocument` of clean A4
+pages at 200 dpi (1654×2339 px) as `SamplePage` objects that also record every text line
+drawn and its box (ground truth for OCR tests). Label conventions (what an extractor should
+look for) are documented on each renderer.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
-import cv2
-import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFont
-from stdnum.cn import ric, uscc
 
 from intake.fonts import cjk_font
+from samples.identities import (
+    Company,
+    Person,
+    Region,
+    add_years,
+    make_person,
+    random_date,
+    street_address,
+)
 
 DPI = 200
 A4_SIZE = (1654, 2339)  # 210 × 297 mm at 200 dpi
@@ -53,295 +42,9 @@ LABEL_BLUE = (40, 90, 150)
 SEAL_RED = (225, 50, 50)
 WHITE = (255, 255, 255)
 
-# --------------------------------------------------------------------------------------
-# Identities
-# --------------------------------------------------------------------------------------
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵"
-)
-_GIVEN_MALE = _words(
-    "伟 强 磊 军 勇 杰 涛 明 超 刚 平 辉 鹏 华 飞 鑫 波 斌 宇 浩 凯 健 俊 帆 旭 宁 龙 林 峰 "
-    "建国 志强 海涛 晨阳 子轩 浩然 宇航 文博 国栋 永明 立新 振华 家豪 俊杰 思远"
-)
-_GIVEN_FEMALE = _words(
-    "芳 娜 敏 静 丽 艳 娟 霞 燕 玲 婷 雪 慧 颖 琳 倩 洁 佳 欣 悦 梅 莉 萍 红 晶 "
-    "桂英 秀英 雨桐 欣怡 梓涵 诗琪 晓燕 丽娟 海燕 雅琴 佳怡 思雨 文静 淑华 美玲"
-)
-_MINORITIES = ("回", "满", "壮", "蒙古", "土家", "苗", "朝鲜", "彝")
-
-
-@dataclass(frozen=True)
-class Region:
-    """A county-level division: its GB/T 2260 code and the names documents print."""
-
-    code: str
-    province: str  # "" for municipalities (北京市 etc.), whose city is the province
-    city: str
-    district: str
-    city_short: str  # used in company names: 北京瑞丰科技有限公司
-    abbr: str  # property certificate prefix: 京
-    streets: tuple[str, ...]
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.province}{self.city}{self.district}"
-
-    @property
-    def police(self) -> str:
-        # 北京市公安局朝阳分局: the district name without its 区 suffix.
-        return f"{self.city}公安局{self.district.removesuffix('区')}分局"
-
-    @property
-    def market_authority(self) -> str:
-        return f"{self.city}{self.district}市场监督管理局"
-
-
-REGIONS: tuple[Region, ...] = (
-    Region(
-        "110105", "", "北京市", "朝阳区", "北京", "京", ("建国路", "朝阳北路", "望京街", "酒仙桥路")
-    ),
-    Region(
-        "110108", "", "北京市", "海淀区", "北京", "京", ("中关村大街", "学院路", "知春路", "苏州街")
-    ),
-    Region(
-        "310104",
-        "",
-        "上海市",
-        "徐汇区",
-        "上海",
-        "沪",
-        ("漕溪北路", "肇嘉浜路", "天钥桥路", "虹桥路"),
-    ),
-    Region(
-        "120101", "", "天津市", "和平区", "天津", "津", ("南京路", "滨江道", "成都道", "赤峰道")
-    ),
-    Region(
-        "440106", "广东省", "广州市", "天河区", "广州", "粤", ("天河路", "体育西路", "中山大道")
-    ),
-    Region("330106", "浙江省", "杭州市", "西湖区", "杭州", "浙", ("文三路", "天目山路", "教工路")),
-    Region(
-        "510107", "四川省", "成都市", "武侯区", "成都", "川", ("人民南路", "科华北路", "武侯大道")
-    ),
-    Region("420106", "湖北省", "武汉市", "武昌区", "武汉", "鄂", ("中南路", "武珞路", "中北路")),
-)
-
-
-@dataclass(frozen=True)
-class Person:
-    """A resident as printed on a 居民身份证. `id_valid_until` None means 长期."""
-
-    name: str
-    sex: str  # 男 / 女
-    ethnicity: str  # 汉, 回, ... (without the 族 suffix, as the card prints it)
-    birth_date: date
-    address: str
-    id_number: str
-    id_issuer: str  # 签发机关
-    id_valid_from: date
-    id_valid_until: date | None
-    phone: str
-    region: Region
-
-    def id_expired_on(self, day: date) -> bool:
-        return self.id_valid_until is not None and self.id_valid_until < day
-
-
-@dataclass(frozen=True)
-class Company:
-    """A market entity as printed on a 营业执照. `term_until` None means 长期."""
-
-    name: str
-    credit_code: str
-    kind: str  # 类型
-    legal_rep: Person  # 法定代表人, or 经营者 for an individual business
-    registered_capital: str  # "" for individual businesses
-    established: date
-    term_until: date | None
-    address: str
-    authority: str  # 登记机关
-    scope: str  # 经营范围
-    individual: bool = False
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def _random_date(rng: random.Random, start: date, end: date) -> date:
-    return start + timedelta(days=rng.randrange(max(1, (end - start).days)))
-
-
-def resident_id(rng: random.Random, region_code: str, birth: date, sex: str) -> str:
-    """An 18-digit resident ID number with a correct GB 11643 check digit.
-
-    The order code's last digit is odd for men and even for women, as the standard says.
-    """
-    order = rng.randrange(0, 50) * 2 + (1 if sex == "男" else 0)  # 0..99 with parity
-    body = f"{region_code}{birth:%Y%m%d}{rng.randrange(0, 10)}{order:02d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _org_code(rng: random.Random) -> str:
-    """A 9-character organisation code (GB 11714) with its own check character: positions
-    9-17 of a credit code carry one, and a thorough validator may check it too."""
-    body = "".join(rng.choice("0123456789") for _ in range(8))
-    check = 11 - sum(int(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=True)) % 11
-    return body + {10: "X", 11: "0"}.get(check, str(check))
-
-
-def credit_code(rng: random.Random, region_code: str, *, individual: bool = False) -> str:
-    """A unified social credit code with a correct GB 32100 check character.
-
-    "91" = registered by market regulation, enterprise; "92" = individual business.
-    """
-    body = ("92" if individual else "91") + region_code + _org_code(rng)
-    return body + uscc.calc_check_digit(body)
-
-
-_RIC_ALPHABET = "0123456789X"
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def corrupt_check_char(code: str, kind: Literal["resident_id", "credit_code"]) -> str:
-    """The same number with a wrong (but well-formed) check character: every other
-    character stays as it was, so only the check-character test fails."""
-    alphabet = _RIC_ALPHABET if kind == "resident_id" else _USCC_ALPHABET
-    last = code[-1].upper()
-    index = alphabet.index(last) if last in alphabet else -1
-    return code[:-1] + alphabet[(index + 1) % len(alphabet)]
-
-
-def _address(rng: random.Random, region: Region) -> str:
-    street = rng.choice(region.streets)
-    number = rng.randrange(1, 300)
-    if rng.random() < 0.6:
-        return (
-            f"{region.prefix}{street}{number}号院{rng.randrange(1, 20)}号楼"
-            f"{rng.randrange(1, 6)}单元{rng.randrange(1, 25)}{rng.randrange(1, 5):02d}室"
-        )
-    return f"{region.prefix}{street}{number}号"
-
-
-def _id_validity_years(age_at_issue: int) -> int | None:
-    """居民身份证法 article 5: validity by age when the card was issued; None = 长期."""
-    if age_at_issue < 16:
-        return 5
-    if age_at_issue <= 25:
-        return 10
-    if age_at_issue <= 45:
-        return 20
-    return None
-
-
-def make_person(
-    rng: random.Random,
-    on: date,
-    *,
-    expired: bool = False,
-    region: Region | None = None,
-    min_age: int = 22,
-    max_age: int = 62,
-) -> Person:
-    """A random adult resident on day `on`, whose ID card is valid on `on` — or expired
-    (between a month and two years before `on`) when `expired` is true."""
-    sex = "男" if rng.random() < 0.55 else "女"
-    given = rng.choice(_GIVEN_MALE if sex == "男" else _GIVEN_FEMALE)
-    name = rng.choice(_SURNAMES) + given
-    ethnicity = "汉" if rng.random() < 0.9 else rng.choice(_MINORITIES)
-    for _ in range(200):
-        birth = _random_date(rng, _add_years(on, -max_age), _add_years(on, -min_age))
-        reg = region or rng.choice(REGIONS)
-        number = resident_id(rng, reg.code, birth, sex)
-        if not ric.is_valid(number):  # region code not yet assigned in that birth year
-            continue
-        if expired:
-            issued = _random_date(rng, _add_years(on, -22), _add_years(on, -10))
-        else:
-            issued = _random_date(rng, _add_years(on, -18), on - timedelta(days=30))
-        years = _id_validity_years((issued - birth).days // 365)
-        until = None if years is None else _add_years(issued, years)
-        if expired:
-            ok = until is not None and _add_years(on, -2) <= until <= on - timedelta(days=30)
-        else:
-            ok = until is None or until > on + timedelta(days=60)
-        if ok:
-            phone = "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
-            return Person(
-                name, sex, ethnicity, birth, _address(rng, reg), number, reg.police,
-                issued, until, phone, reg,
-            )  # fmt: skip
-    raise RuntimeError("could not draw a person with the requested ID validity")
-
-
-_TRADE_NAMES = _words(
-    "瑞丰 华信 启明 鼎盛 恒通 嘉禾 博远 星辰 锦程 安泰 宏达 明德 优品 青禾 和悦 新航 "
-    "远景 润泽 天成 聚源"
-)
-_INDUSTRIES = {
-    "tech": (
-        "科技",
-        "技术开发、技术咨询、技术服务、技术转让；软件开发；计算机系统服务；销售电子产品。",
-    ),
-    "trade": ("商贸", "销售日用品、文具用品、服装鞋帽、电子产品；货物进出口；会议服务。"),
-    "media": ("文化传媒", "组织文化艺术交流活动；广告设计、代理；企业形象策划；会议及展览服务。"),
-    "food": ("餐饮管理", "餐饮服务；食品销售；餐饮管理；外卖递送服务。"),
-}
-_SHOP_KINDS = ("小吃店", "面馆", "便利店", "水果店", "早餐店", "包子铺")
-
-
-def make_company(
-    rng: random.Random,
-    legal_rep: Person,
-    on: date,
-    *,
-    industry: str = "tech",
-    individual: bool = False,
-    bad_credit_code: bool = False,
-    established: date | None = None,
-) -> Company:
-    """A company (or 个体工商户) registered in its legal representative's region."""
-    region = legal_rep.region
-    code = credit_code(rng, region.code, individual=individual)
-    if bad_credit_code:
-        code = corrupt_check_char(code, "credit_code")
-    est = established or _random_date(rng, _add_years(on, -8), _add_years(on, -1))
-    if individual:
-        name = f"{region.district}{legal_rep.name[0]}记{rng.choice(_SHOP_KINDS)}"
-        return Company(
-            name, code, "个体工商户", legal_rep, "", est, None, _address(rng, region),
-            region.market_authority, "餐饮服务；食品销售。", individual=True,
-        )  # fmt: skip
-    suffix, scope = _INDUSTRIES[industry]
-    name = f"{region.city_short}{rng.choice(_TRADE_NAMES)}{suffix}有限公司"
-    kind = rng.choice(("有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）"))
-    capital = f"{rng.choice((10, 30, 50, 100, 200, 500))}万元"
-    term = None if rng.random() < 0.6 else _add_years(est, 20) - timedelta(days=1)
-    return Company(
-        name, code, kind, legal_rep, capital, est, term, _address(rng, region),
-        region.market_authority, scope,
-    )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------
-# Drawing
-# --------------------------------------------------------------------------------------
-
 
 @lru_cache(maxsize=64)
-def _font(size: int, bold: bool = False, serif: bool = False) -> ImageFont.FreeTypeFont:
+def load_font(size: int, bold: bool = False, serif: bool = False) -> ImageFont.FreeTypeFont:
     spec = cjk_font(bold, serif=serif)
     return ImageFont.truetype(str(spec.path), size, index=spec.index)
 
@@ -367,7 +70,7 @@ class ShapeOp:
     width: int = 3
 
 
-class _Canvas:
+class Canvas:
     """A Pillow image that records what was drawn on it, so the same layout can be replayed
     as a born-digital PDF and its text used as OCR ground truth."""
 
@@ -393,7 +96,7 @@ class _Canvas:
         align: str = "l",
         fill: tuple[int, int, int] = BLACK,
     ) -> Box:
-        font = _font(size, bold, serif)
+        font = load_font(size, bold, serif)
         anchor = align + "a"
         self.draw.text((x, y), text, font=font, fill=fill, anchor=anchor)
         box = self.draw.textbbox((x, y), text, font=font, anchor=anchor)
@@ -413,7 +116,7 @@ class _Canvas:
         self.draw = ImageDraw.Draw(self.image)  # the image object was replaced
         self.shapes.append(ShapeOp("seal", (cx, cy, radius, 0)))
 
-    def paste(self, other: _Canvas, x: int, y: int) -> None:
+    def paste(self, other: Canvas, x: int, y: int) -> None:
         self.image.paste(other.image, (x, y))
         for t in other.texts:
             b = t.box
@@ -423,7 +126,7 @@ class _Canvas:
 
 
 def text_width(text: str, size: int, *, bold: bool = False, serif: bool = False) -> float:
-    return float(_font(size, bold, serif).getlength(text))
+    return float(load_font(size, bold, serif).getlength(text))
 
 
 # Characters that must not start a line (Chinese typesetting "kinsoku").
@@ -432,7 +135,7 @@ _NO_LINE_START = set("，。、；：？！）》」』”’％%,.;:)")
 
 def wrap_text(text: str, size: int, max_width: float, *, serif: bool = False) -> list[str]:
     """Break Chinese text into lines at character boundaries (no spaces to break at)."""
-    font = _font(size, False, serif)
+    font = load_font(size, False, serif)
     lines: list[str] = []
     current = ""
     for ch in text:
@@ -465,7 +168,7 @@ def _stamp_seal(
     draw.polygon(star, fill=255)
     # Text along the arc, from lower left over the top to lower right.
     char_size = max(18, int(radius * 0.24))
-    font = _font(char_size, True, False)
+    font = load_font(char_size, True, False)
     span = min(250.0, 22.0 * len(text))
     for i, ch in enumerate(text):
         angle = -span / 2 + span * (i + 0.5) / len(text)  # degrees clockwise from the top
@@ -477,7 +180,7 @@ def _stamp_seal(
         gy = c - r_text * math.cos(math.radians(angle)) - char_size
         mask.paste(255, (int(gx), int(gy)), glyph)
     if bottom:
-        bfont = _font(max(14, int(radius * 0.16)), False, False)
+        bfont = load_font(max(14, int(radius * 0.16)), False, False)
         draw.text((c, c + radius * 0.55), bottom, font=bfont, fill=255, anchor="mm")
     x0, y0 = int(centre[0] - size / 2), int(centre[1] - size / 2)
     region = image.crop((x0, y0, x0 + size, y0 + size))
@@ -521,7 +224,7 @@ class SampleDocument:
     fields: dict[str, str | None] = field(default_factory=dict)
 
 
-def _page_from(canvas: _Canvas, material_type: str, side: str | None = None) -> SamplePage:
+def _page_from(canvas: Canvas, material_type: str, side: str | None = None) -> SamplePage:
     return SamplePage(canvas.image, material_type, side, canvas.texts, canvas.shapes)
 
 
@@ -559,23 +262,23 @@ class Block:
     extra: str = ""  # seal: bottom text; gap: height in px
 
 
-def _flow(blocks: Sequence[Block], material_type: str, *, footer: bool = False) -> list[_Canvas]:
+def _flow(blocks: Sequence[Block], material_type: str, *, footer: bool = False) -> list[Canvas]:
     """Lay blocks out on A4 pages, breaking pages where needed or asked."""
     width = A4_SIZE[0] - 2 * MARGIN_X
-    pages = [_Canvas(A4_SIZE)]
+    pages = [Canvas(A4_SIZE)]
     y = float(MARGIN_TOP)
     last_y = y
 
     def room(h: float) -> None:
         nonlocal y
         if y + h > A4_SIZE[1] - MARGIN_BOTTOM:
-            pages.append(_Canvas(A4_SIZE))
+            pages.append(Canvas(A4_SIZE))
             y = float(MARGIN_TOP)
 
     for b in blocks:
         cv = pages[-1]
         if b.kind == "page":
-            pages.append(_Canvas(A4_SIZE))
+            pages.append(Canvas(A4_SIZE))
             y = float(MARGIN_TOP)
         elif b.kind == "title":
             room(140)
@@ -627,7 +330,7 @@ def _flow(blocks: Sequence[Block], material_type: str, *, footer: bool = False) 
 class FlowDocument(SampleDocument):
     """A flowing document that can also be written as a born-digital PDF (same layout)."""
 
-    canvases: list[_Canvas] = field(default_factory=list)
+    canvases: list[Canvas] = field(default_factory=list)
 
 
 def _flow_document(
@@ -641,7 +344,7 @@ def _flow_document(
 # ---- ID card -------------------------------------------------------------------------
 
 
-def _card_background(canvas: _Canvas, rng: random.Random) -> None:
+def _card_background(canvas: Canvas, rng: random.Random) -> None:
     """Pale guilloche-like background and rounded border: a photocopier shows it as a
     light grey texture behind the text."""
     w, h = canvas.size
@@ -653,14 +356,14 @@ def _card_background(canvas: _Canvas, rng: random.Random) -> None:
     draw.rounded_rectangle((2, 2, w - 3, h - 3), radius=40, outline=(150, 150, 150), width=3)
 
 
-def render_id_card_front(person: Person, rng: random.Random) -> _Canvas:
+def render_id_card_front(person: Person, rng: random.Random) -> Canvas:
     """Card face with the portrait.
 
     Labels (blue) then values: 姓名 <name>; 性别 <sex> 民族 <ethnicity>;
     出生 <1990年1月2日>; 住址 <address, wrapped over up to 3 lines>;
     公民身份号码 <18 digits>; grey photo box on the right.
     """
-    cv = _Canvas(CARD_SIZE, (246, 248, 250))
+    cv = Canvas(CARD_SIZE, (246, 248, 250))
     _card_background(cv, rng)
     lx, vx, s = 70, 200, 36
     cv.text(lx, 78, "姓名", s, fill=LABEL_BLUE)
@@ -684,13 +387,13 @@ def render_id_card_front(person: Person, rng: random.Random) -> _Canvas:
     return cv
 
 
-def render_id_card_back(person: Person, rng: random.Random) -> _Canvas:
+def render_id_card_back(person: Person, rng: random.Random) -> Canvas:
     """Card back with the national emblem.
 
     中华人民共和国 / 居民身份证 (large); 签发机关 <XX市公安局XX分局>;
     有效期限 <2015.03.01-2035.03.01> or <2010.01.01-长期>.
     """
-    cv = _Canvas(CARD_SIZE, (246, 248, 250))
+    cv = Canvas(CARD_SIZE, (246, 248, 250))
     _card_background(cv, rng)
     # Emblem: concentric circles with a star, standing in for the national emblem.
     cx, cy = 170, 180
@@ -728,14 +431,14 @@ def id_card(
     back = render_id_card_back(person, rng)
     x = (A4_SIZE[0] - CARD_SIZE[0]) // 2 + rng.randrange(-40, 40)
     if layout == "one_page":
-        page = _Canvas(A4_SIZE)
+        page = Canvas(A4_SIZE)
         page.paste(front, x, 260 + rng.randrange(0, 60))
         page.paste(back, x, 1240 + rng.randrange(0, 60))
         pages = [_page_from(page, "id_card", "both")]
     else:
         pages = []
         for side, card in (("front", front), ("back", back)):
-            page = _Canvas(A4_SIZE)
+            page = Canvas(A4_SIZE)
             page.paste(card, x, 300 + rng.randrange(0, 200))
             pages.append(_page_from(page, "id_card", side))
     return SampleDocument("id_card", pages, _id_fields(person))
@@ -753,7 +456,7 @@ def business_license(company: Company, rng: random.Random) -> SampleDocument:
     (companies only), 住所 (个体工商户: 经营场所), 经营范围; bottom right 登记机关 with a
     red seal over it and the issue date.
     """
-    cv = _Canvas(A4_SIZE)
+    cv = Canvas(A4_SIZE)
     w, h = A4_SIZE
     # Decorative double border as on the real certificate.
     cv.draw.rectangle((70, 70, w - 70, h - 70), outline=(190, 120, 60), width=14)
@@ -822,12 +525,12 @@ class Property:
 
 def make_property(rng: random.Random, holder: Person, on: date) -> Property:
     region = holder.region
-    registered = _random_date(rng, _add_years(on, -10), _add_years(on, -1))
+    registered = random_date(rng, add_years(on, -10), add_years(on, -1))
     serial = rng.randrange(1, 10**7)
     number = f"{region.abbr}（{registered.year}）{region.district}不动产权第{serial:07d}号"
     area = f"{rng.randrange(40, 400)}.{rng.randrange(0, 100):02d}㎡"
     use = rng.choice(("商服用地/商业服务", "商服用地/办公", "城镇住宅用地/商业"))
-    return Property(number, holder, _address(rng, region), area, use, registered)
+    return Property(number, holder, street_address(rng, region), area, use, registered)
 
 
 def property_certificate(prop: Property, rng: random.Random) -> SampleDocument:
@@ -837,7 +540,7 @@ def property_certificate(prop: Property, rng: random.Random) -> SampleDocument:
     table of rows 权利人, 共有情况, 坐落, 不动产单元号, 权利类型, 权利性质, 用途, 面积
     <98.56㎡>, 使用期限, 权利其他状况; seal of the registration authority at the bottom.
     """
-    cv = _Canvas(A4_SIZE)
+    cv = Canvas(A4_SIZE)
     w, _ = A4_SIZE
     cv.text(w / 2, 200, "不动产权证书", 80, bold=True, serif=True, align="m")
     cv.text(w / 2, 360, prop.number, 44, align="m")
@@ -846,7 +549,7 @@ def property_certificate(prop: Property, rng: random.Random) -> SampleDocument:
         f"{prop.holder.region.code}{rng.randrange(10**5, 10**6)}GB"
         f"{rng.randrange(10**4, 10**5)}F0001{rng.randrange(1000, 9999)}"
     )
-    land_end = _add_years(prop.registered, 40 if "商" in prop.use else 70)
+    land_end = add_years(prop.registered, 40 if "商" in prop.use else 70)
     rows = [
         ("权利人", prop.holder.name),
         ("共有情况", "单独所有"),
@@ -874,7 +577,7 @@ def property_certificate(prop: Property, rng: random.Random) -> SampleDocument:
 
 
 def _table(
-    cv: _Canvas,
+    cv: Canvas,
     x0: int,
     y0: int,
     x1: int,
@@ -936,7 +639,7 @@ def make_lease(
     area = f"{rng.randrange(30, 300)}.{rng.randrange(0, 100):02d}平方米"
     rent = rng.randrange(30, 300) * 100
     signed = start - timedelta(days=rng.randrange(5, 30))
-    return Lease(lessor, lessee, _address(rng, region), start, end, area, rent, signed)
+    return Lease(lessor, lessee, street_address(rng, region), start, end, area, rent, signed)
 
 
 def lease_contract(lease: Lease, rng: random.Random) -> FlowDocument:
@@ -1214,7 +917,7 @@ def premises_layout(company: Company, rng: random.Random) -> SampleDocument:
     """经营场所平面布局图, one page: title, 单位名称：<name>, 经营场所：<address>, a plan of
     drawn rectangles labelled 就餐区 / 加工区 / 仓库 / 清洗消毒区 / 更衣室 / 收银台, an
     入口 arrow, and 面积 / 比例 notes."""
-    cv = _Canvas(A4_SIZE)
+    cv = Canvas(A4_SIZE)
     w, _ = A4_SIZE
     cv.text(w / 2, 200, "经营场所平面布局图", 72, bold=True, serif=True, align="m")
     cv.text(180, 380, f"单位名称：{company.name}", 40)
@@ -1280,7 +983,7 @@ def application_form(form: ApplicationForm) -> SampleDocument:
     Agent cells are left blank when there is no agent. Dates as 2025年6月10日. Below the
     table: a declaration and 申请人（签字/盖章）：<name>.
     """
-    cv = _Canvas(A4_SIZE)
+    cv = Canvas(A4_SIZE)
     w, _ = A4_SIZE
     cv.text(w / 2, 200, form.title, 70, bold=True, serif=True, align="m")
     rows: list[tuple[str, str]] = [("申请事项", form.item_name)]
@@ -1333,526 +1036,3 @@ def application_form(form: ApplicationForm) -> SampleDocument:
         "date": form.signed.isoformat(),
     }
     return SampleDocument("application_form", [_page_from(cv, "application_form")], fields)
-
-
-# --------------------------------------------------------------------------------------
-# Scanner degradation
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Degradation:
-    skew: float  # max degrees either way
-    blur: tuple[float, float]  # Gaussian sigma range, px
-    noise: float  # sensor noise sigma, grey levels
-    light: float  # amplitude of uneven illumination (fraction of white)
-    jpeg: tuple[int, int]  # quality range
-
-
-_LEVELS: dict[str, _Degradation] = {
-    "light": _Degradation(0.7, (0.3, 0.6), 3.0, 0.05, (82, 92)),
-    "medium": _Degradation(1.5, (0.6, 1.0), 6.0, 0.12, (60, 75)),
-}
-
-
-def degrade(
-    image: Image.Image,
-    rng: random.Random,
-    *,
-    level: Level = "light",
-    grey: bool | None = None,
-    rotate: int = 0,
-) -> Image.Image:
-    """What a flatbed/ADF scanner makes of a clean page: optional grey conversion, a slight
-    skew, mild blur, sensor noise, uneven illumination and JPEG artefacts. Text stays
-    legible: this feeds OCR tests, it is not meant to defeat OCR.
-
-    `grey` None picks at random (most service-centre scans are grey). `rotate` turns the
-    result clockwise by that many degrees (90/180/270 for a page fed the wrong way); off by
-    default.
-    """
-    p = _LEVELS[level]
-    nrng = np.random.default_rng(rng.getrandbits(64))
-    if grey is None:
-        grey = rng.random() < 0.7
-    src = image.convert("L" if grey else "RGB")
-    arr: np.ndarray = np.asarray(src)
-    h, w = arr.shape[:2]
-    # Skew about the page centre (OpenCV: several times faster than Image.rotate).
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-p.skew, p.skew), 1.0)
-    border = 250 if grey else (250, 250, 250)
-    arr = cv2.warpAffine(
-        arr, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border,
-    )  # fmt: skip
-    arr = cv2.GaussianBlur(arr, (0, 0), rng.uniform(*p.blur))
-    # Uneven illumination: a gentle linear gradient plus darker side edges (lid not flat).
-    # Smooth, so computed on a small grid and scaled up.
-    sh, sw = h // 16, w // 16
-    ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    gx, gy = rng.uniform(-1, 1), rng.uniform(-1, 1)
-    gradient = 1 - p.light * 0.5 * (1 + (gx * xs / sw + gy * ys / sh) / 2)
-    edge = 1 - p.light * 0.6 * (np.abs(xs / sw - 0.5) * 2) ** 4
-    shade = cv2.resize((gradient * edge).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    if not grey:
-        shade = shade[..., None]
-    noise = nrng.standard_normal(arr.shape, dtype=np.float32) * np.float32(p.noise)
-    out_arr = np.clip(arr.astype(np.float32) * shade + noise, 0, 255).astype(np.uint8)
-    out = Image.fromarray(out_arr, "L" if grey else "RGB")
-    buf = io.BytesIO()
-    out.save(buf, "JPEG", quality=rng.randint(*p.jpeg))
-    out = Image.open(io.BytesIO(buf.getvalue()))
-    out.load()
-    if rotate % 360:
-        out = out.rotate(-rotate, expand=True, fillcolor=250 if grey else (250, 250, 250))
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Scanner output files
-# --------------------------------------------------------------------------------------
-
-
-def write_images(path: Path, images: Sequence[Image.Image]) -> None:
-    """Write scanned pages in the format the suffix names: .png/.jpg (one page), .tif
-    (multi-page, JPEG-compressed) or .pdf (multi-page, images embedded)."""
-    suffix = path.suffix.lower()
-    first, rest = images[0], list(images[1:])
-    if suffix in (".png", ".jpg", ".jpeg") and rest:
-        raise ValueError(f"{path.name}: a {suffix} file holds one page, got {len(images)}")
-    if suffix == ".png":
-        first.save(path, "PNG", dpi=(DPI, DPI))
-    elif suffix in (".jpg", ".jpeg"):
-        first.save(path, "JPEG", quality=85, dpi=(DPI, DPI))
-    elif suffix in (".tif", ".tiff"):
-        first.save(
-            path, "TIFF", save_all=True, append_images=rest, compression="jpeg", quality=85,
-            dpi=(DPI, DPI),
-        )  # fmt: skip
-    elif suffix == ".pdf":
-        first.save(path, "PDF", save_all=True, append_images=rest, resolution=float(DPI))
-    else:
-        raise ValueError(f"unsupported scan format {suffix!r}")
-
-
-def write_text_pdf(path: Path, pages: Sequence[SamplePage]) -> None:
-    """A born-digital PDF (text layer, no images) with the same layout as `pages`, in
-    reportlab's built-in CID font STSong-Light so that pdfplumber can extract the text."""
-    from reportlab.lib.colors import Color
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas as rl_canvas
-
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    k = 72 / DPI  # px -> pt
-    width_pt, height_pt = A4_SIZE[0] * k, A4_SIZE[1] * k
-    # invariant=1: no timestamp or random document id, so output is reproducible.
-    c = rl_canvas.Canvas(str(path), pagesize=(width_pt, height_pt), invariant=1)
-    for page in pages:
-        for shape in page.shapes:
-            x0, y0, x1, y1 = shape.coords
-            c.setLineWidth(shape.width * k)
-            if shape.kind == "line":
-                c.line(x0 * k, height_pt - y0 * k, x1 * k, height_pt - y1 * k)
-            elif shape.kind == "rect":
-                c.rect(x0 * k, height_pt - y1 * k, (x1 - x0) * k, (y1 - y0) * k)
-            else:
-                c.setStrokeColor(Color(0.85, 0.2, 0.2))
-                c.setLineWidth(2)
-                c.circle(x0 * k, height_pt - y0 * k, x1 * k)
-                c.setStrokeColor(Color(0, 0, 0))
-        for t in page.texts:
-            size_pt = t.size * k
-            c.setFont("STSong-Light", size_pt)
-            ascent = _font(t.size, t.bold, t.serif).getmetrics()[0]
-            baseline = height_pt - (t.y + ascent) * k
-            if t.align == "m":
-                c.drawCentredString(t.x * k, baseline, t.text)
-            elif t.align == "r":
-                c.drawRightString(t.x * k, baseline, t.text)
-            else:
-                c.drawString(t.x * k, baseline, t.text)
-        c.showPage()
-    c.save()
-
-
-# --------------------------------------------------------------------------------------
-# Packets
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DocumentTruth:
-    """Where a material is in the packet (global 1-based page numbers across `files`, in
-    order) and the fields it carries."""
-
-    material_type: str
-    pages: tuple[int, ...]
-    file: str
-    fields: dict[str, str | None]
-    sides: tuple[str, ...] = ()
-
-
-@dataclass
-class SamplePacket:
-    name: str
-    item_code: str
-    description: str
-    acceptance_date: date
-    files: list[Path]
-    expected_status: str  # complete | incomplete | needs_review
-    expected_states: dict[str, str]  # slot code -> present/reused/committed/...
-    documents: list[DocumentTruth] = field(default_factory=list)
-    page_count: int = 0
-
-
-ACCEPTANCE_DATE = date(2025, 6, 16)
-
-ITEM_NAMES = {
-    "company-establishment": "有限责任公司设立登记",
-    "food-business-license": "食品经营许可证核发",
-    "individual-business-registration": "个体工商户设立登记",
-}
-FORM_TITLES = {
-    "company-establishment": "公司设立登记申请书",
-    "food-business-license": "食品经营许可申请书",
-    "individual-business-registration": "个体工商户设立登记申请书",
-}
-
-
-class _Packet:
-    """Collects documents into scanner files and records the ground truth."""
-
-    def __init__(self, out_dir: Path, rng: random.Random) -> None:
-        self.out_dir = out_dir
-        self.rng = rng
-        self.files: list[Path] = []
-        self.documents: list[DocumentTruth] = []
-        self.pages = 0
-        out_dir.mkdir(parents=True, exist_ok=True)
-
-    def scan(self, filename: str, *docs: SampleDocument, level: Level = "light") -> None:
-        images: list[Image.Image] = []
-        for doc in docs:
-            # Photocopied ID cards come out grey; other pages are grey or colour at random.
-            grey = True if doc.material_type == "id_card" else None
-            imgs = [degrade(p.image, self.rng, level=level, grey=grey) for p in doc.pages]
-            self._record(filename, doc, len(images))
-            images.extend(imgs)
-        write_images(self.out_dir / filename, images)
-        self.files.append(self.out_dir / filename)
-        self.pages += len(images)
-
-    def born_digital(self, filename: str, doc: SampleDocument) -> None:
-        self._record(filename, doc, 0)
-        write_text_pdf(self.out_dir / filename, doc.pages)
-        self.files.append(self.out_dir / filename)
-        self.pages += len(doc.pages)
-
-    def _record(self, filename: str, doc: SampleDocument, offset_in_file: int) -> None:
-        first = self.pages + offset_in_file + 1
-        pages = tuple(range(first, first + len(doc.pages)))
-        sides = tuple(p.side for p in doc.pages if p.side)
-        self.documents.append(DocumentTruth(doc.material_type, pages, filename, doc.fields, sides))
-
-
-def _form(
-    item: str,
-    applicant: str,
-    applicant_id: str | None,
-    rep: Person | None,
-    agent: Person | None,
-    address: str,
-    on: date,
-    *,
-    phone: str,
-    business_name: str = "",
-    extra: tuple[tuple[str, str], ...] = (),
-) -> ApplicationForm:
-    return ApplicationForm(
-        item, FORM_TITLES[item], ITEM_NAMES[item], applicant, applicant_id, rep, agent, phone,
-        address, on - timedelta(days=6), business_name, extra,
-    )  # fmt: skip
-
-
-ScenarioBuilder = Callable[[_Packet, date], None]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    item_code: str
-    description: str
-    expected_status: str
-    expected_states: dict[str, str]
-    build: ScenarioBuilder
-
-
-def _company_with_agent(pk: _Packet, on: date) -> None:
-    rng = pk.rng
-    rep = make_person(rng, on)
-    agent = make_person(rng, on, region=rep.region)
-    company = make_company(rng, rep, on)
-    form = _form(
-        "company-establishment", company.name, None, rep, agent, company.address, on,
-        phone=agent.phone,
-    )  # fmt: skip
-    articles = articles_of_association(company, form.signed)
-    pk.scan("scan-01.pdf", application_form(form), articles)
-    pk.scan("legal-rep-id.jpg", id_card(rep, rng, layout="one_page"))
-    pk.scan("property.png", property_certificate(make_property(rng, rep, on), rng))
-    matter = f"代为办理{company.name}设立登记相关事宜"
-    poa = power_of_attorney(rep.name, rep.id_number, agent, matter, form.signed)
-    pk.scan("agent.tif", poa, id_card(agent, rng, layout="one_page"))
-
-
-def _company_no_agent(pk: _Packet, on: date, *, lease_ended: bool = False) -> None:
-    rng = pk.rng
-    rep = make_person(rng, on)
-    company = make_company(rng, rep, on, industry=rng.choice(("trade", "media")))
-    lease = make_lease(rng, company.name, rep.region, on, ended=lease_ended)
-    form = _form(
-        "company-establishment", company.name, None, rep, None, lease.premises, on,
-        phone=rep.phone,
-    )  # fmt: skip
-    company = replace(company, address=lease.premises)
-    pk.scan("application.jpg", application_form(form))
-    # Articles generated by the online registration system: a born-digital PDF.
-    pk.born_digital("articles.pdf", articles_of_association(company, form.signed))
-    pk.scan("legal-rep-id.tif", id_card(rep, rng, layout="two_pages"))
-    pk.scan("lease.pdf", lease_contract(lease, rng), level="medium")
-
-
-def _food_company(pk: _Packet, on: date, *, broken: bool) -> None:
-    rng = pk.rng
-    rep = make_person(rng, on, expired=broken)
-    company = make_company(rng, rep, on, industry="food")
-    form = _form(
-        "food-business-license", company.name, company.credit_code, rep, None, company.address, on,
-        phone=rep.phone, extra=(("经营项目", "热食类食品制售；预包装食品销售"),),
-    )  # fmt: skip
-    pk.scan("application.pdf", application_form(form))
-    # The form carries the real code; the licence copy has a wrong check character.
-    licence = (
-        replace(company, credit_code=corrupt_check_char(company.credit_code, "credit_code"))
-        if broken
-        else company
-    )
-    pk.scan("business-license.jpg", business_license(licence, rng))
-    if broken:
-        pk.scan("legal-rep-id.png", id_card(rep, rng, layout="one_page"))
-        return
-    pk.scan("legal-rep-id.tif", id_card(rep, rng, layout="two_pages"))
-    pk.scan(
-        "rules-and-layout.pdf",
-        food_safety_rules(company, company.established),
-        premises_layout(company, rng),
-    )
-
-
-def _individual(pk: _Packet, on: date, *, committed: bool) -> None:
-    rng = pk.rng
-    operator = make_person(rng, on)
-    shop = make_company(rng, operator, on, individual=True)
-    item = "individual-business-registration"
-    form = _form(
-        item, operator.name, operator.id_number, None, None, shop.address, on,
-        phone=operator.phone, business_name=shop.name,
-        extra=(("经营范围", "小吃服务；预包装食品销售"),),
-    )  # fmt: skip
-    pk.scan("application.jpg", application_form(form))
-    if committed:
-        pk.scan("operator-id.jpg", id_card(operator, rng, layout="one_page"))
-        letter = commitment_letter(operator, ITEM_NAMES[item], "premises_proof", form.signed)
-        pk.scan("commitment.png", letter)
-    else:
-        lease = make_lease(rng, operator.name, operator.region, on)
-        pk.scan("lease.tif", lease_contract(lease, rng))
-
-
-_COMPANY_SLOTS = (
-    "application_form",
-    "articles_of_association",
-    "legal_rep_id_card",
-    "premises_proof",
-    "power_of_attorney",
-    "agent_id_card",
-)
-_FOOD_SLOTS = (
-    "application_form",
-    "business_license",
-    "legal_rep_id_card",
-    "food_safety_rules",
-    "premises_layout",
-)
-_INDIVIDUAL_SLOTS = ("application_form", "operator_id_card", "premises_proof")
-
-ITEM_SLOTS: dict[str, tuple[str, ...]] = {
-    "company-establishment": _COMPANY_SLOTS,
-    "food-business-license": _FOOD_SLOTS,
-    "individual-business-registration": _INDIVIDUAL_SLOTS,
-}
-
-
-def _states(slots: Sequence[str], default: str = "present", **overrides: str) -> dict[str, str]:
-    return {s: overrides.get(s, default) for s in slots}
-
-
-SCENARIOS: dict[str, Scenario] = {
-    "company-complete-with-agent": Scenario(
-        "company-establishment",
-        "公司设立，委托代理人办理，提交房产证 / company set-up through an agent, property "
-        "certificate as premises proof",
-        "complete",
-        _states(_COMPANY_SLOTS),
-        _company_with_agent,
-    ),
-    "company-complete-no-agent": Scenario(
-        "company-establishment",
-        "公司设立，法定代表人自办，提交租赁合同 / company set-up by the legal representative, "
-        "lease valid on the acceptance date",
-        "complete",
-        _states(_COMPANY_SLOTS, power_of_attorney="not_required", agent_id_card="not_required"),
-        _company_no_agent,
-    ),
-    "company-lease-expired": Scenario(
-        "company-establishment",
-        "公司设立，租赁合同已到期 / company set-up whose lease ended before the acceptance date",
-        "incomplete",
-        _states(
-            _COMPANY_SLOTS,
-            premises_proof="invalid",
-            power_of_attorney="not_required",
-            agent_id_card="not_required",
-        ),
-        lambda pk, on: _company_no_agent(pk, on, lease_ended=True),
-    ),
-    "food-complete": Scenario(
-        "food-business-license",
-        "食品经营许可，材料齐全 / food business licence, all materials present",
-        "complete",
-        _states(_FOOD_SLOTS),
-        lambda pk, on: _food_company(pk, on, broken=False),
-    ),
-    "food-incomplete": Scenario(
-        "food-business-license",
-        "食品经营许可：身份证过期、营业执照信用代码校验位错误、缺食品安全管理制度和平面布局图 / "
-        "expired ID card, licence with a bad credit-code check character, two materials missing",
-        "incomplete",
-        _states(
-            _FOOD_SLOTS,
-            business_license="invalid",
-            legal_rep_id_card="invalid",
-            food_safety_rules="missing",
-            premises_layout="missing",
-        ),
-        lambda pk, on: _food_company(pk, on, broken=True),
-    ),
-    "individual-committed": Scenario(
-        "individual-business-registration",
-        "个体工商户登记，以告知承诺书代替经营场所证明 / individual business, commitment letter "
-        "instead of premises proof",
-        "complete",
-        _states(_INDIVIDUAL_SLOTS, premises_proof="committed"),
-        lambda pk, on: _individual(pk, on, committed=True),
-    ),
-    "individual-missing": Scenario(
-        "individual-business-registration",
-        "个体工商户登记，缺经营者身份证 / individual business, operator's ID card missing",
-        "incomplete",
-        _states(_INDIVIDUAL_SLOTS, operator_id_card="missing"),
-        lambda pk, on: _individual(pk, on, committed=False),
-    ),
-}
-
-
-def build_packet(
-    scenario: str, out_dir: Path, *, seed: int = 0, acceptance_date: date = ACCEPTANCE_DATE
-) -> SamplePacket:
-    """Write the files of one scenario into `out_dir` (created if needed) and return them
-    with the expected completeness result. Same scenario + seed → byte-identical files."""
-    try:
-        spec = SCENARIOS[scenario]
-    except KeyError:
-        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}") from None
-    rng = random.Random(f"{scenario}/{seed}")
-    pk = _Packet(Path(out_dir), rng)
-    spec.build(pk, acceptance_date)
-    return SamplePacket(
-        name=scenario,
-        item_code=spec.item_code,
-        description=spec.description,
-        acceptance_date=acceptance_date,
-        files=pk.files,
-        expected_status=spec.expected_status,
-        expected_states=dict(spec.expected_states),
-        documents=pk.documents,
-        page_count=pk.pages,
-    )
-
-
-DEMO_SCENARIOS = (
-    "company-complete-with-agent",
-    "food-incomplete",
-    "individual-committed",
-    "individual-missing",
-)
-
-
-def demo_packets(out_dir: Path, *, seed: int = 7) -> list[SamplePacket]:
-    """The demo set, one sub-directory per scenario: a complete company set-up, a food
-    licence with missing and invalid materials, and two individual-business cases."""
-    return [build_packet(name, Path(out_dir) / name, seed=seed) for name in DEMO_SCENARIOS]
-
-
-# --------------------------------------------------------------------------------------
-# Phone photos of a card on a desk
-# --------------------------------------------------------------------------------------
-
-
-def photo_on_desk(
-    card: Image.Image, rng: random.Random, *, size: tuple[int, int] = (2000, 1500)
-) -> tuple[Image.Image, np.ndarray]:
-    """A phone photo of `card` (an unscaled card face, e.g. `render_id_card_front(...)
-    .image`) lying on a wooden desk: turned by up to ±25°, seen at a slant (perspective),
-    unevenly lit, slightly blurred and JPEG-compressed. Returns the photo and the card's
-    corners in it (top-left, top-right, bottom-right, bottom-left of the card face)."""
-    w, h = size
-    nrng = np.random.default_rng(rng.getrandbits(64))
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    grain = np.sin(xs / rng.uniform(9, 15) + 3 * np.sin(ys / rng.uniform(90, 160)))
-    base = np.array([rng.uniform(70, 110), rng.uniform(95, 130), rng.uniform(125, 160)],
-                    np.float32)  # BGR: brown wood
-    desk = base[None, None, :] * (1 + 0.08 * grain[..., None])
-    cw, ch = card.size
-    scale = rng.uniform(0.62, 0.78) * w / cw
-    angle = math.radians(rng.uniform(-25, 25))
-    cx, cy = w / 2 + rng.uniform(-0.08, 0.08) * w, h / 2 + rng.uniform(-0.08, 0.08) * h
-    corners = []
-    for px, py in ((-cw / 2, -ch / 2), (cw / 2, -ch / 2), (cw / 2, ch / 2), (-cw / 2, ch / 2)):
-        x, y = px * scale, py * scale
-        corners.append((cx + x * math.cos(angle) - y * math.sin(angle),
-                        cy + x * math.sin(angle) + y * math.cos(angle)))
-    quad = np.array(corners, np.float32)
-    # Perspective: the edge further from the camera looks shorter.
-    squeeze = rng.uniform(0.03, 0.10) * cw * scale
-    quad[0, 0] += squeeze
-    quad[1, 0] -= squeeze
-    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
-    matrix = cv2.getPerspectiveTransform(src, quad)
-    face = cv2.cvtColor(np.asarray(card.convert("RGB")), cv2.COLOR_RGB2BGR)
-    warped = cv2.warpPerspective(face, matrix, (w, h), flags=cv2.INTER_AREA)
-    mask = cv2.warpPerspective(np.full((ch, cw), 255, np.uint8), matrix, (w, h))
-    shadow = cv2.GaussianBlur(mask, (0, 0), 12).astype(np.float32)[..., None] / 255.0
-    photo = desk * (1 - 0.35 * np.roll(shadow, (12, 10), axis=(0, 1)))
-    alpha = (mask.astype(np.float32) / 255.0)[..., None]
-    photo = photo * (1 - alpha) + warped.astype(np.float32) * alpha
-    light = 1 - 0.18 * ((xs / w - rng.uniform(0.2, 0.8)) ** 2 + (ys / h - 0.5) ** 2)
-    photo = photo * light[..., None] + nrng.normal(0, 3.0, photo.shape)
-    photo = cv2.GaussianBlur(np.clip(photo, 0, 255).astype(np.uint8), (0, 0), 0.7)
-    out = Image.fromarray(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
-    buf = io.BytesIO()
-    out.save(buf, "JPEG", quality=rng.randint(80, 90))
-    out = Image.open(io.BytesIO(buf.getvalue()))
-    out.load()
-    return out, quad

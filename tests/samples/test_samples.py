@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from stdnum.cn import ric, uscc
 
-from intake import samples
-from intake.samples import (
+import samples
+from samples import (
     ACCEPTANCE_DATE,
     SCENARIOS,
     SampleDocument,

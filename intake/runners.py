@@ -96,7 +96,7 @@ class CeleryRunner:
             self._sweeper.start()
 
     def submit_batch(self, batch_id: str) -> None:
-        from intake.celery_app import SPLIT
+        from intake.queues import SPLIT
 
         try:
             self.app.send_task(SPLIT, args=[batch_id], retry=True,

@@ -30,8 +30,8 @@ from celery import Celery, Task
 from sqlalchemy.exc import IntegrityError
 
 from intake import metrics
-from intake.celery_app import ASSESS, READ, SPLIT, ocr_threads_per_process
 from intake.pipeline import STORE_UNAVAILABLE, TERMINAL_PAGE_STATES, TRANSIENT_ERRORS, Pipeline
+from intake.queues import ASSESS, READ, SPLIT, ocr_threads_per_process, worker_concurrency
 from intake.runtime import Runtime
 from intake.settings import Settings
 from storage.cases import CaseRepository
@@ -68,8 +68,6 @@ def init_process(settings: Settings, concurrency: int) -> Pipeline:
 def _pipeline(app: Celery) -> Pipeline:
     pipeline: Pipeline | None = _process.get("pipeline")
     if pipeline is None:  # a pool without worker_process_init (solo, threads, eager)
-        from intake.celery_app import worker_concurrency
-
         settings: Settings = app.conf.docintake_settings
         pipeline = init_process(settings, worker_concurrency(settings))
     return pipeline
@@ -126,7 +124,7 @@ def register_tasks(app: Celery) -> None:
                     raise _retry(self, exc, "read", context) from exc
                 log.error("page failed for good after %d retries", self.request.retries,
                           extra=context)
-                status = pipeline.fail_page(page_id, *STORE_UNAVAILABLE)
+                status = pipeline.fail_page(page_id, STORE_UNAVAILABLE)
             if _all_pages_finished(pipeline.runtime, batch_id):
                 app.send_task(ASSESS, args=[batch_id])
         except TRANSIENT_ERRORS as exc:  # the database itself, while storing or checking
