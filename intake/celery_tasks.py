@@ -23,14 +23,19 @@ unfinished, and picked up again by the API's sweep (`CeleryRunner`).
 from __future__ import annotations
 
 import logging
-import random
 from typing import Any
 
 from celery import Celery, Task
 from sqlalchemy.exc import IntegrityError
 
 from intake import metrics
-from intake.pipeline import STORE_UNAVAILABLE, TERMINAL_PAGE_STATES, TRANSIENT_ERRORS, Pipeline
+from intake.pipeline import (
+    STORE_UNAVAILABLE,
+    TERMINAL_PAGE_STATES,
+    TRANSIENT_ERRORS,
+    Pipeline,
+    backoff,
+)
 from intake.queues import ASSESS, READ, SPLIT, ocr_threads_per_process, worker_concurrency
 from intake.runtime import Runtime
 from intake.settings import Settings
@@ -71,12 +76,6 @@ def _pipeline(app: Celery) -> Pipeline:
         settings: Settings = app.conf.docintake_settings
         pipeline = init_process(settings, worker_concurrency(settings))
     return pipeline
-
-
-def backoff(retries: int, *, base: float = 2.0, cap: float = 60.0) -> float:
-    """Exponential backoff with full jitter: 2, 4, 8 … seconds, at most `cap` (it must
-    stay below the broker's visibility timeout, which delayed retries wait within)."""
-    return random.uniform(base, min(cap, base * 2 ** retries))
 
 
 def _retry(task: Task, exc: Exception, what: str, context: dict[str, str]) -> Any:

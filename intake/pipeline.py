@@ -15,11 +15,13 @@ blank or failed; the last three are final.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from intake import metrics
 from intake.assess import Assessment, Unreadable, assess
@@ -70,6 +72,15 @@ STORE_UNAVAILABLE = "page.store_unavailable"
 READ_FAILED = "page.read_failed"
 
 
+T = TypeVar("T")
+
+
+def backoff(retries: int, *, base: float = 2.0, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter: 2, 4, 8 … seconds, at most `cap` (it must
+    stay below the broker's visibility timeout, which delayed retries wait within)."""
+    return random.uniform(base, min(cap, base * 2 ** retries))
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -87,9 +98,11 @@ class Pipeline:
     """The stages over one runtime. With `raise_transient`, `TRANSIENT_ERRORS` propagate to
     the caller (which retries) instead of failing the page."""
 
-    def __init__(self, runtime: Runtime, *, raise_transient: bool = False) -> None:
+    def __init__(self, runtime: Runtime, *, raise_transient: bool = False,
+                 sleep: Callable[[float], object] = time.sleep) -> None:
         self.runtime = runtime
         self.raise_transient = raise_transient
+        self.sleep = sleep  # between in-process retries; a test passes a recorder
         self._open: tuple[str, Source] | None = None  # last opened original, reused per page
 
     # split ---------------------------------------------------------------------------
@@ -290,37 +303,63 @@ class Pipeline:
 
     def _archive(self, batch_id: str) -> None:
         """The batch's searchable archive copy (originals + invisible OCR text) at
-        `archive_key`. Best effort: the assessment stands even if this fails."""
+        `archive_key`. Failing to fetch the originals or to store the copy is transient
+        and raised, for the runner to retry (a redelivered or retried `assess` finds the
+        batch completed and makes only the copy): it is never silently missing. Failing
+        to build it (an original the writer cannot embed) cannot be mended by retrying;
+        the assessment stands and the failure is logged and counted."""
         from ocr.archive import ArchiveFile, build_archive
 
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            by_file: dict[str, dict[int, OcrPage]] = {}
+            for page in repo.pages_of_batch(batch_id):
+                if page.ocr is not None:
+                    by_file.setdefault(page.file_id, {})[page.index_in_file] = \
+                        OcrPage.from_dict(page.ocr)
+            files = [(row.object_key, row.page_count or 0, by_file.get(row.id, {}))
+                     for row in repo.files_of_batch(batch_id) if row.status != "failed"]
+        originals = [ArchiveFile(self.runtime.objects.get(key),
+                                 [pages.get(i) for i in range(1, count + 1)])
+                     for key, count, pages in files]
         try:
-            with self.runtime.database.session() as session:
-                repo = CaseRepository(session)
-                by_file: dict[str, dict[int, OcrPage]] = {}
-                for page in repo.pages_of_batch(batch_id):
-                    if page.ocr is not None:
-                        by_file.setdefault(page.file_id, {})[page.index_in_file] = \
-                            OcrPage.from_dict(page.ocr)
-                files = [(row.object_key, row.page_count or 0, by_file.get(row.id, {}))
-                         for row in repo.files_of_batch(batch_id) if row.status != "failed"]
-            archive = build_archive([
-                ArchiveFile(self.runtime.objects.get(key),
-                            [pages.get(i) for i in range(1, count + 1)])
-                for key, count, pages in files])
-            self.runtime.objects.put(archive_key(batch_id), archive)
+            archive = build_archive(originals)
         except Exception:
-            log.exception("archive copy failed", extra={"batch_id": batch_id,
-                                                        "stage": "archive"})
+            metrics.FAILURES.labels("archive.build_failed").inc()
+            log.exception("archive copy could not be built", extra={
+                "batch_id": batch_id, "stage": "archive", "code": "archive.build_failed"})
+            return
+        del originals
+        self.runtime.objects.put(archive_key(batch_id), archive)
 
     # all stages, in-process ----------------------------------------------------------
+    def retrying(self, action: Callable[[], T], *, what: str, context: dict[str, str]) -> T:
+        """`action`, retried after a transient failure (database or object store away)
+        with exponential backoff, up to `task_max_retries` times; then the error
+        propagates. What Celery's retries do for the workers, for the in-process runners."""
+        for attempt in itertools.count():
+            try:
+                return action()
+            except TRANSIENT_ERRORS as exc:
+                if attempt >= self.runtime.settings.task_max_retries:
+                    raise
+                delay = backoff(attempt)
+                metrics.TASK_RETRIES.labels(what).inc()
+                log.warning("%s: transient failure, retrying in %.0f s: %s", what, delay,
+                            type(exc).__name__, extra={**context, "stage": what})
+                self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def run_batch(self, batch_id: str,
                   on_progress: Callable[[str, int, int], None] | None = None) -> None:
-        page_ids = self.split(batch_id)
+        context = {"batch_id": batch_id}
+        page_ids = self.retrying(lambda: self.split(batch_id), what="split", context=context)
         for done, page_id in enumerate(page_ids, start=1):
-            self.read_or_fail(page_id)
+            self.retrying(lambda: self.read_or_fail(page_id),  # noqa: B023 - called at once
+                          what="read", context={**context, "page_id": page_id})
             if on_progress:
                 on_progress("read", done, len(page_ids))
-        self.assess(batch_id)
+        self.retrying(lambda: self.assess(batch_id), what="assess", context=context)
         self.close_source()
 
 

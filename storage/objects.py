@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class ObjectStoreError(Exception):
@@ -24,9 +26,26 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def put_stream(self, key: str, stream: BinaryIO, length: int) -> None:
+        """`put` from a seekable binary stream of `length` bytes, without holding it in
+        memory whole (a spooled upload of up to the upload limit)."""
+
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
+
+
+MIB = 1024 * 1024
+
+
+def _same_content(path: Path, stream: BinaryIO) -> bool:
+    with path.open("rb") as stored:
+        while True:
+            ours, theirs = stored.read(MIB), stream.read(MIB)
+            if ours != theirs:
+                return False
+            if not ours:
+                return True
 
 
 def original_key(sha256: str) -> str:
@@ -57,11 +76,32 @@ class LocalObjectStore:
             if path.read_bytes() != data:
                 raise ObjectStoreError(f"object {key} already exists with different content")
             return
+        self._write(path, lambda handle: handle.write(data))
+
+    def put_stream(self, key: str, stream: BinaryIO, length: int) -> None:
+        path = self._path(key)
+        if path.exists():
+            start = stream.tell()
+            same = _same_content(path, stream)
+            stream.seek(start)
+            if not same:
+                raise ObjectStoreError(f"object {key} already exists with different content")
+            return
+
+        def copy(handle: BinaryIO) -> None:
+            shutil.copyfileobj(stream, handle, MIB)
+            if handle.tell() != length:
+                raise ObjectStoreError(f"object {key}: the stream held {handle.tell()} bytes, "
+                                       f"not {length}")
+
+        self._write(path, copy)
+
+    def _write(self, path: Path, fill: Callable[[BinaryIO], object]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                fill(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)

@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import io
 from datetime import timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, cast, runtime_checkable
 
 from minio import Minio
 from minio.error import S3Error
@@ -44,12 +44,67 @@ class Presigner(Protocol):
 def expected_etag(data: bytes, part_size: int | None) -> str:
     """The ETag S3 returns for `data`: its MD5, or for a multipart upload in `part_size`
     parts the MD5 of the concatenated part MD5s followed by `-<number of parts>`."""
+    view = memoryview(data)
     if part_size is None or len(data) <= part_size:
-        return hashlib.md5(data, usedforsecurity=False).hexdigest()
-    digests = [hashlib.md5(data[i:i + part_size], usedforsecurity=False).digest()
-               for i in range(0, len(data), part_size)]
-    joined = hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest()
-    return f"{joined}-{len(digests)}"
+        return hashlib.md5(view, usedforsecurity=False).hexdigest()
+    return _composite_etag([hashlib.md5(view[i:i + part_size], usedforsecurity=False).digest()
+                            for i in range(0, len(data), part_size)])
+
+
+def _composite_etag(part_digests: list[bytes]) -> str:
+    joined = hashlib.md5(b"".join(part_digests), usedforsecurity=False).hexdigest()
+    return f"{joined}-{len(part_digests)}"
+
+
+class _HashingReader:
+    """Hands the SDK the stream and hashes exactly what it reads: the SHA-256 of the whole
+    body, and the MD5 of each part as the server will see it (the SDK reads parts of
+    `part_size` bytes in order, the last one shorter). So the ETag we expect is computed
+    from the bytes actually sent, in the parts actually sent, whatever the stream held
+    when it was first hashed."""
+
+    def __init__(self, stream: BinaryIO, part_size: int) -> None:
+        self._stream = stream
+        self._part_size = part_size
+        self._in_part = 0
+        self._part = hashlib.md5(usedforsecurity=False)
+        self.part_digests: list[bytes] = []
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        view = memoryview(chunk)
+        self.sha256.update(view)
+        self.size += len(chunk)
+        while view:
+            take = min(len(view), self._part_size - self._in_part)
+            self._part.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self._part_size:
+                self._close_part()
+        return chunk
+
+    def _close_part(self) -> None:
+        self.part_digests.append(self._part.digest())
+        self._part = hashlib.md5(usedforsecurity=False)
+        self._in_part = 0
+
+    def etag(self, multipart: bool) -> str:
+        """The ETag the server must return for what was read."""
+        if self._in_part or not self.part_digests:
+            self._close_part()  # the short last part, or the empty body
+        if not multipart:
+            return self.part_digests[0].hex()
+        return _composite_etag(self.part_digests)
+
+
+def _sha256_of(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(MIB):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 class S3ObjectStore:
@@ -83,31 +138,47 @@ class S3ObjectStore:
 
     # ObjectStore -----------------------------------------------------------------------
     def put(self, key: str, data: bytes) -> None:
-        sha = hashlib.sha256(data).hexdigest()
+        self._put(key, io.BytesIO(data), len(data), hashlib.sha256(data).hexdigest())
+
+    def put_stream(self, key: str, stream: BinaryIO, length: int) -> None:
+        """`put` from a seekable binary stream of `length` bytes (a spooled upload), read
+        twice — once to hash, once to send — and never held in memory whole."""
+        start = stream.tell()
+        sha = _sha256_of(stream)
+        stream.seek(start)
+        self._put(key, stream, length, sha)
+
+    def _put(self, key: str, stream: BinaryIO, length: int, sha: str) -> None:
         stored = self._stored_sha256(key)
         if stored is not None:
             if stored != sha:
                 raise ObjectStoreError(f"object {key} already exists with different content")
             return
-        multipart = len(data) > self.multipart_threshold
+        # The part size is always explicit: left to the SDK (0) it means 5 MiB parts for
+        # anything over 5 MiB, which is not the upload we would then be verifying.
+        multipart = length > self.multipart_threshold
+        part_size = self.part_size if multipart else self.multipart_threshold
         metadata: dict[str, Any] = {"sha256": sha}
         if not multipart:
             # S3 and MinIO check this against the body before the object becomes visible.
-            metadata["x-amz-checksum-sha256"] = base64.b64encode(
-                hashlib.sha256(data).digest()).decode()
+            metadata["x-amz-checksum-sha256"] = base64.b64encode(bytes.fromhex(sha)).decode()
+        reader = _HashingReader(stream, part_size)
         try:
             result = self.client.put_object(
-                self.bucket, key, io.BytesIO(data), len(data), metadata=metadata,
-                part_size=self.part_size if multipart else 0, num_parallel_uploads=1)
+                self.bucket, key, cast(BinaryIO, reader), length, metadata=metadata,
+                part_size=part_size, num_parallel_uploads=1)
         except S3Error as exc:
             raise ObjectStoreError(f"object {key} was not stored: {exc.code}") from exc
-        want = expected_etag(data, self.part_size if multipart else None)
+        except OSError as exc:  # the stream ended early (the SDK says "not enough data")
+            raise ObjectStoreError(f"object {key} was not stored: {exc}") from exc
+        want = reader.etag(multipart)
         got = (result.etag or "").strip('"')
-        if got != want:
+        sent = reader.sha256.hexdigest()
+        if got != want or sent != sha or reader.size != length:
             self._remove_quietly(key)
             raise ObjectStoreError(
-                f"object {key}: the server's checksum {got!r} does not match {want!r}; "
-                "the write was discarded")
+                f"object {key}: the server's checksum {got!r} does not match {want!r} "
+                f"(or the stream changed while it was sent); the write was discarded")
 
     def get(self, key: str) -> bytes:
         try:

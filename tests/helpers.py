@@ -34,6 +34,25 @@ def text_pdf(pages: list[list[str]]) -> bytes:
     return buffer.getvalue()
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux VmHWM). Unlike `ru_maxrss`,
+    it is not inherited from the parent across fork and exec, so a child started by a
+    large test process measures itself only."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def reset_peak_rss() -> int:
+    """Start a new peak-memory measurement here (Linux `clear_refs` 5); returns the
+    resident memory now, the baseline."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    return peak_rss()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,3 +95,22 @@ def serve_in_thread(app: Any) -> tuple[str, Callable[[], None]]:
         thread.join(timeout=30)
 
     return f"http://127.0.0.1:{port}", stop
+
+
+class ArchiveOutage:
+    """The real store, except that writing an archive copy fails the first `failures`
+    times, as an object store briefly unreachable would."""
+
+    def __init__(self, inner: Any, failures: int) -> None:
+        self.inner, self.failures, self.refused = inner, failures, 0
+
+    def put(self, key: str, data: bytes) -> None:
+        if key.startswith("derived/archives/") and self.refused < self.failures:
+            self.refused += 1
+            from storage.objects import ObjectStoreError
+
+            raise ObjectStoreError("connection refused (simulated)")
+        self.inner.put(key, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

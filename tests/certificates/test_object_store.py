@@ -3,6 +3,11 @@ and the S3 store's write verification and atomicity."""
 
 from __future__ import annotations
 
+import io
+import json
+import random
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -86,11 +91,101 @@ def test_multipart_upload_is_verified_and_an_interrupted_one_leaves_nothing(
 
     monkeypatch.setattr(store.client, "_upload_part", fail_second_part)
     other = data[::-1]
-    with pytest.raises(ConnectionError):
+    with pytest.raises(ObjectStoreError, match="network dropped"):
         store.put("originals/interrupted", other)
     assert calls["n"] == 2
     assert not store.exists("originals/interrupted")
     assert _pending_uploads(store, s3_endpoint) == []  # the SDK aborted the upload
+
+
+def _content(size: int, seed: int) -> bytes:
+    """Bytes that differ in every part, so a part sent twice or out of order shows."""
+    return random.Random(seed).randbytes(size)
+
+
+# Around every boundary the SDK and S3 care about: 5 MiB is the smallest part (and where
+# the SDK splits when it picks the part size itself), 64 MiB our single-PUT limit, 16 MiB
+# our part size.
+SIZES = [0, 5 * MIB - 1, 5 * MIB, 5 * MIB + 1, 6 * MIB, 63 * MIB, 64 * MIB, 65 * MIB]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{s}B" for s in SIZES])
+def test_objects_of_every_size_are_stored_and_verified(s3_store: S3ObjectStore,
+                                                       size: int) -> None:
+    data = _content(size, size)
+    s3_store.put("originals/sized", data)
+    assert s3_store.get("originals/sized") == data
+    etag = s3_store.client.stat_object(s3_store.bucket, "originals/sized").etag.strip('"')
+    parts = -(-size // s3_store.part_size) if size > s3_store.multipart_threshold else None
+    assert etag == expected_etag(data, s3_store.part_size if parts else None)
+    assert etag.endswith(f"-{parts}") if parts else "-" not in etag
+    s3_store.put("originals/sized", data)  # the same bytes again: a no-op
+
+
+_STREAM_IN_A_CHILD = """
+import json, sys
+from storage.s3 import S3ObjectStore
+from tests.helpers import peak_rss, reset_peak_rss
+endpoint, bucket, path, size = sys.argv[1:5]
+store = S3ObjectStore.connect(endpoint, access_key=sys.argv[5], secret_key=sys.argv[6],
+                              bucket=bucket, secure=False, region="us-east-1")
+store.exists("warm-up")  # the connection pool and signing code, before the baseline
+before = reset_peak_rss()
+with open(path, "rb") as stream:
+    store.put_stream("originals/huge", stream, int(size))
+print(json.dumps({"before": before, "peak": peak_rss()}))
+"""
+
+
+def test_a_200_mib_upload_streams_from_a_file_in_bounded_memory(
+        s3_store: S3ObjectStore, s3_endpoint: str, tmp_path: Path) -> None:
+    size, path = 200 * MIB, tmp_path / "scan.pdf"
+    with path.open("wb") as handle:
+        for seed in range(size // (8 * MIB)):
+            handle.write(_content(8 * MIB, seed))
+    # In a child process: the moto server shares this one's memory.
+    out = subprocess.run(
+        [sys.executable, "-c", _STREAM_IN_A_CHILD, s3_endpoint, s3_store.bucket, str(path),
+         str(size), ACCESS, SECRET], stdout=subprocess.PIPE, text=True, check=True, timeout=300)
+    rss = json.loads(out.stdout)
+    grown = rss["peak"] - rss["before"]
+    print(f"200 MiB put_stream grew the process by {grown / MIB:.1f} MiB")
+    # A 16 MiB part in flight (and the SDK's copies of it), never the whole file.
+    assert grown < 64 * MIB, f"grew {grown / MIB:.0f} MiB"
+    etag = s3_store.client.stat_object(s3_store.bucket, "originals/huge").etag.strip('"')
+    assert etag.endswith(f"-{-(-size // s3_store.part_size)}")
+    stored = s3_store.get("originals/huge")
+    assert len(stored) == size and stored == path.read_bytes()
+
+
+def test_a_stream_that_changes_while_it_is_sent_is_discarded(s3_store: S3ObjectStore
+                                                             ) -> None:
+    class Shifting(io.BytesIO):
+        """Hashes as one content, then reads as another (a file rewritten meanwhile)."""
+
+        reads = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            self.reads += 1
+            chunk = super().read(size)
+            return chunk.upper() if self.reads > 2 else chunk
+
+    with pytest.raises(ObjectStoreError, match="discarded"):
+        s3_store.put_stream("originals/shifting", Shifting(b"abc" * 1000), 3000)
+    assert not s3_store.exists("originals/shifting")
+
+
+def test_put_stream_on_the_local_store(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects")
+    data = _content(3 * MIB + 7, 1)
+    store.put_stream("originals/x", io.BytesIO(data), len(data))
+    store.put_stream("originals/x", io.BytesIO(data), len(data))  # same bytes: a no-op
+    assert store.get("originals/x") == data
+    with pytest.raises(ObjectStoreError, match="different content"):
+        store.put_stream("originals/x", io.BytesIO(data[::-1]), len(data))
+    with pytest.raises(ObjectStoreError, match="not 10"):
+        store.put_stream("originals/y", io.BytesIO(b"short"), 10)
+    assert not store.exists("originals/y")
 
 
 def test_presigned_url_serves_the_object_for_a_short_time(s3_store: S3ObjectStore) -> None:

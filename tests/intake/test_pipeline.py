@@ -15,7 +15,8 @@ from ocr.engine import OcrEngine, get_engine
 from ocr.types import OcrLine
 from samples import build_packet
 from storage.cases import CaseRepository
-from tests.helpers import RecordingRunner, text_pdf
+from storage.objects import ObjectStoreError
+from tests.helpers import ArchiveOutage, RecordingRunner, text_pdf
 
 
 class CrashOnNthPage:
@@ -172,3 +173,37 @@ def test_a_redelivered_assessment_rebuilds_a_missing_archive(runtime: Runtime) -
     assert runtime.objects.exists(key)
     assert runtime.objects.get(key).startswith(b"%PDF")
     assert service.case_report(case.id)["documents"] == report_before["documents"]
+
+
+def test_an_archive_that_cannot_be_stored_is_retried_with_backoff(runtime: Runtime) -> None:
+    from intake.pipeline import archive_key
+
+    runtime.objects = ArchiveOutage(runtime.objects, failures=3)
+    runner = InlineRunner(runtime)
+    waits: list[float] = []
+    runner.pipeline.sleep = waits.append
+    service = IntakeService(runtime, runner)
+    case = service.create_case("individual-business-registration")
+    batch = service.upload_batch(case.id, [Upload("form.pdf", text_pdf([["申请书"]]))])
+    assert batch.status == "completed"
+    assert runtime.objects.exists(archive_key(batch.id))
+    assert runtime.objects.refused == 3 and len(waits) == 3
+    assert waits[0] >= 2 and max(waits) <= 60
+
+
+def test_an_archive_store_that_stays_away_is_not_swallowed(runtime: Runtime) -> None:
+    from intake.pipeline import Pipeline, archive_key
+
+    service = IntakeService(runtime, RecordingRunner())
+    case = service.create_case("individual-business-registration")
+    batch = service.upload_batch(case.id, [Upload("form.pdf", text_pdf([["申请书"]]))])
+    runtime.objects = ArchiveOutage(runtime.objects, failures=1000)
+    pipeline = Pipeline(runtime, sleep=lambda _: None)
+    with pytest.raises(ObjectStoreError):
+        pipeline.run_batch(batch.id)
+    assert runtime.objects.refused == runtime.settings.task_max_retries + 1
+    assert service.batch_progress(batch.id).status == "completed"  # the report stands
+    assert not runtime.objects.exists(archive_key(batch.id))
+    runtime.objects.failures = 0  # the store is back: the next run makes only the copy
+    assert pipeline.assess(batch.id) is False
+    assert runtime.objects.exists(archive_key(batch.id))

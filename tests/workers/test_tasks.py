@@ -14,7 +14,7 @@ import redis
 
 from intake import celery_tasks, metrics
 from intake.celery_app import make_celery
-from intake.pipeline import Pipeline
+from intake.pipeline import Pipeline, archive_key
 from intake.queues import ASSESS, READ, SPLIT, Queues
 from intake.runners import CeleryRunner, resume_unfinished
 from intake.runtime import Runtime
@@ -22,7 +22,7 @@ from intake.service import IntakeService, Upload
 from intake.settings import SettingsError, load_settings
 from storage.cases import CaseRepository
 from storage.objects import ObjectStore, ObjectStoreError
-from tests.helpers import RecordingRunner, text_pdf
+from tests.helpers import ArchiveOutage, RecordingRunner, text_pdf
 from tests.workers.conftest import REDIS_URL, forget_keys
 
 
@@ -301,9 +301,32 @@ def test_a_page_whose_store_stays_away_fails_alone_and_the_batch_completes(
     runtime.objects = FlakyStore(runtime.objects, failures=100)
     celery_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)  # no cache
     assert app.tasks[READ].apply(args=[page_ids[2], batch.id]).get() == "failed"
-    assert app.tasks[ASSESS].apply(args=[batch.id]).get() is True
+    # The batch is assessed; its archive copy (which needs the originals) is retried
+    # until the task gives up, never silently skipped.
+    outcome = app.tasks[ASSESS].apply(args=[batch.id])
+    assert outcome.failed() and isinstance(outcome.result, ObjectStoreError)
     progress = service.batch_progress(batch.id)
     assert progress.status == "completed"
     assert (progress.pages_read, progress.pages_failed) == (2, 1)
     report = service.case_report(case.id)
     assert [u["code"] for u in report["unreadable"]] == ["page.store_unavailable"]
+
+
+def test_an_archive_that_cannot_be_stored_is_retried_by_the_task(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, _ = celery_runtime
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(1, "申请书"))])
+    app = runner.app
+    assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 1
+    (page_id,) = _page_ids(runtime, batch.id)
+    assert app.tasks[READ].apply(args=[page_id, batch.id]).get() == "done"
+    runtime.objects = ArchiveOutage(runtime.objects, failures=2)
+    celery_tasks._process["pipeline"] = Pipeline(runtime, raise_transient=True)
+    retries = metrics.TASK_RETRIES.labels("assess")._value.get()
+    app.tasks[ASSESS].apply(args=[batch.id]).get()
+    assert metrics.TASK_RETRIES.labels("assess")._value.get() == retries + 2
+    assert runtime.objects.exists(archive_key(batch.id))
+    assert service.batch_progress(batch.id).status == "completed"
