@@ -29,6 +29,18 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "不支持的文件格式{what_zh}。请上传 " + ACCEPTED_FORMATS_ZH + " 格式的扫描件。",
         "Unsupported file format{what_en}; please upload a " + ACCEPTED_FORMATS_EN + " scan.",
     ),
+    "file.archive_unsupported": (
+        "压缩包不能直接读取{what_zh}。请解压后，把其中的扫描件（" + ACCEPTED_FORMATS_ZH
+        + "）逐个上传。",
+        "A compressed archive cannot be read{what_en}; please unzip it and upload the scans "
+        "inside (" + ACCEPTED_FORMATS_EN + ") one by one.",
+    ),
+    "file.document_unsupported": (
+        "该文件不能直接读取{what_zh}。请用对应软件（如 OFD 阅读器、WPS、Office）打开后"
+        "“打印”为 PDF，再上传该 PDF。",
+        "This file cannot be read directly{what_en}; please open it in its program (an OFD "
+        "reader, WPS, Office) and print it to PDF, then upload that PDF.",
+    ),
     "file.corrupt": (
         "文件已损坏或不完整，无法打开。请重新扫描或重新上传原文件。",
         "The file is damaged or incomplete and cannot be opened; please scan or upload the "

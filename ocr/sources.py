@@ -103,8 +103,13 @@ class Source(ABC):
 
 
 # -- format detection ----------------------------------------------------------------
+# By the leading magic bytes first: a file is what it says it is at offset 0, whatever
+# else it carries (a PNG with "%PDF-" in a text chunk is a PNG; a ZIP holding a PDF is a
+# ZIP). Only when nothing is recognised at offset 0 is "%PDF-" looked for further in,
+# because PDF readers accept up to 1 KiB of junk before the header and so must we.
 
 _SUPPORTED: Final = (
+    (b"%PDF-", "pdf"),
     (b"\x89PNG\r\n\x1a\n", "png"),
     (b"\xff\xd8\xff", "jpeg"),
     (b"II*\x00", "tiff"),
@@ -112,43 +117,111 @@ _SUPPORTED: Final = (
     (b"II+\x00", "tiff"),   # BigTIFF
     (b"MM\x00+", "tiff"),
 )
+PDF_HEADER_WINDOW: Final = 1024
 
-# Recognised but unsupported formats, named in the error so the clerk knows what the
-# applicant actually sent: (prefix, offset, Chinese name, English name).
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file is not opened: a ``file.*`` code and what the file looks like
+    (Chinese, English), filled into the code's message."""
+
+    code: str
+    what_zh: str = ""
+    what_en: str = ""
+
+    def error(self) -> SourceError:
+        return SourceError.of(self.code, what_zh=self.what_zh, what_en=self.what_en)
+
+
+def _looks_like(code: str, zh: str, en: str) -> Refusal:
+    return Refusal(code, f"（检测为{zh}）", f" (looks like {en})")
+
+
+# Recognised at offset 0 but not read, named so the clerk knows what the applicant
+# actually sent: (magic, offset, code, Chinese name, English name).
+_UNSUPPORTED = "file.unsupported_format"
+_ARCHIVE = "file.archive_unsupported"
+_DOCUMENT = "file.document_unsupported"
 _KNOWN_OTHERS: Final = (
-    (b"GIF8", 0, "GIF 动图", "a GIF image"),
-    (b"BM", 0, "BMP 位图", "a BMP bitmap"),
-    (b"WEBP", 8, "WebP 图片", "a WebP image"),
-    (b"ftypheic", 4, "HEIC 手机照片", "an HEIC phone photo"),
-    (b"ftypheix", 4, "HEIC 手机照片", "an HEIC phone photo"),
-    (b"ftypmif1", 4, "HEIF 手机照片", "an HEIF phone photo"),
-    (b"PK\x03\x04", 0, "压缩包、Office 或 OFD 文档", "a ZIP, Office or OFD document"),
-    (b"\xd0\xcf\x11\xe0", 0, "旧版 Office 文档", "a legacy Office document"),
-    (b"\x00\x00\x00\x0cjP  ", 0, "JPEG 2000 图片", "a JPEG 2000 image"),
-    (b"{\\rtf", 0, "RTF 文档", "an RTF document"),
-    (b"AT&TFORM", 0, "DjVu 文档", "a DjVu document"),
+    (b"GIF8", 0, _UNSUPPORTED, "GIF 动图", "a GIF image"),
+    (b"BM", 0, _UNSUPPORTED, "BMP 位图", "a BMP bitmap"),
+    (b"WEBP", 8, _UNSUPPORTED, "WebP 图片", "a WebP image"),
+    (b"ftypheic", 4, _UNSUPPORTED, "HEIC 手机照片", "an HEIC phone photo"),
+    (b"ftypheix", 4, _UNSUPPORTED, "HEIC 手机照片", "an HEIC phone photo"),
+    (b"ftypmif1", 4, _UNSUPPORTED, "HEIF 手机照片", "an HEIF phone photo"),
+    (b"\x00\x00\x00\x0cjP  ", 0, _UNSUPPORTED, "JPEG 2000 图片", "a JPEG 2000 image"),
+    (b"AT&TFORM", 0, _UNSUPPORTED, "DjVu 文档", "a DjVu document"),
+    (b"Rar!\x1a\x07", 0, _ARCHIVE, "RAR 压缩包", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", 0, _ARCHIVE, "7z 压缩包", "a 7z archive"),
+    (b"\x1f\x8b", 0, _ARCHIVE, "gzip 压缩包", "a gzip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, _DOCUMENT, "旧版 Office 文档（.doc/.xls）",
+     "a legacy Office document (.doc/.xls)"),
+    (b"{\\rtf", 0, _DOCUMENT, "RTF 文档", "an RTF document"),
 )
-_HTML: Final = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?<(!doctype\s+html|html|head|body)", re.I)
+_ZIP_MAGICS: Final = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_HTML: Final = re.compile(
+    rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*"
+    rb"<(!doctype\s+html|html|head|body|meta|title|script)\b", re.I | re.S)
+
+# Member names that say what a ZIP container is, most specific first.
+_ZIP_KINDS: Final = (
+    (b"OFD.xml", _DOCUMENT, "OFD 版式文件", "an OFD document"),
+    (b"word/", _DOCUMENT, "Word 文档（.docx）", "a Word document (.docx)"),
+    (b"xl/", _DOCUMENT, "Excel 表格（.xlsx）", "an Excel workbook (.xlsx)"),
+    (b"ppt/", _DOCUMENT, "PowerPoint 演示文稿（.pptx）", "a PowerPoint file (.pptx)"),
+    (b"mimetypeapplication/vnd.oasis.opendocument", _DOCUMENT, "OpenDocument 文档",
+     "an OpenDocument file"),
+)
+_ZIP_DIRECTORY_SCAN: Final = 4 * MB
 
 
-def detect_format(data: bytes) -> str | None:
-    """"pdf" | "tiff" | "jpeg" | "png" from magic bytes, or None."""
-    # PDF readers accept up to 1 KiB of junk before the header; so do we.
-    if b"%PDF-" in data[:1024]:
-        return "pdf"
+def _zip_member_names(data: bytes) -> bytes:
+    """The bytes that hold a ZIP's member names, without unpacking anything: the central
+    directory named by the end record (at most a few MiB of it), else the file's head,
+    where the local headers of the first members are. Never `zipfile`: a hostile central
+    directory can declare millions of entries."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end >= 0 and end + 22 <= len(data):
+        size = int.from_bytes(data[end + 12:end + 16], "little")
+        offset = int.from_bytes(data[end + 16:end + 20], "little")
+        if size > 0 and offset + size <= end:
+            return data[offset:offset + min(size, _ZIP_DIRECTORY_SCAN)]
+    return data[:_ZIP_DIRECTORY_SCAN]
+
+
+def _zip_refusal(data: bytes) -> Refusal:
+    # The first members' local headers (and an OpenDocument's stored mimetype) are at
+    # the head of the file.
+    names = _zip_member_names(data) + data[:4096]
+    for marker, code, zh, en in _ZIP_KINDS:
+        if marker in names:
+            return _looks_like(code, zh, en)
+    if b"[Content_Types].xml" in names:
+        return _looks_like(_DOCUMENT, "Office 文档", "an Office document")
+    return _looks_like(_ARCHIVE, "ZIP 压缩包", "a ZIP archive")
+
+
+def sniff(data: bytes) -> str | Refusal:
+    """The format to read `data` as ("pdf" | "tiff" | "jpeg" | "png"), or why not."""
     for magic, fmt in _SUPPORTED:
         if data.startswith(magic):
             return fmt
-    return None
-
-
-def _describe_unsupported(data: bytes) -> tuple[str, str]:
-    for magic, offset, zh, en in _KNOWN_OTHERS:
+    if data.startswith(_ZIP_MAGICS):
+        return _zip_refusal(data)
+    for magic, offset, code, zh, en in _KNOWN_OTHERS:
         if data[offset:offset + len(magic)] == magic:
-            return f"（检测为{zh}）", f" (looks like {en})"
-    if _HTML.match(data[:512]):
-        return "（检测为 HTML 网页）", " (looks like an HTML web page)"
-    return "", ""
+            return _looks_like(code, zh, en)
+    if _HTML.match(data[:4096]):
+        return _looks_like(_UNSUPPORTED, " HTML 网页", "an HTML web page")
+    if b"%PDF-" in data[:PDF_HEADER_WINDOW]:
+        return "pdf"
+    return Refusal(_UNSUPPORTED)
+
+
+def detect_format(data: bytes) -> str | None:
+    """"pdf" | "tiff" | "jpeg" | "png" (see `sniff`), or None."""
+    found = sniff(data)
+    return found if isinstance(found, str) else None
 
 
 def _mb(size: int) -> str:
@@ -166,10 +239,9 @@ def open_source(data: bytes, filename: str, *, limits: Limits = Limits(),
     if len(data) > limits.max_bytes:
         raise SourceError.of("file.too_large", size_mb=_mb(len(data)),
                              limit_mb=_mb(limits.max_bytes))
-    fmt = detect_format(data)
-    if fmt is None:
-        what_zh, what_en = _describe_unsupported(data)
-        raise SourceError.of("file.unsupported_format", what_zh=what_zh, what_en=what_en)
+    fmt = sniff(data)
+    if isinstance(fmt, Refusal):
+        raise fmt.error()
     if fmt == "pdf":
         return PdfSource(data, filename, limits=limits, dpi=dpi)
     return ImageSource(data, filename, fmt, limits=limits)

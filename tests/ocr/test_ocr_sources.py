@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import random
 import time
+import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -218,7 +220,10 @@ def test_format_comes_from_bytes_not_the_name():
     (b"<!DOCTYPE html><html><body>Login expired</body></html>",
      "file.unsupported_format", "HTML"),
     (b"GIF89a" + b"\x00" * 100, "file.unsupported_format", "GIF"),
-    (b"PK\x03\x04" + b"\x00" * 100, "file.unsupported_format", "OFD"),
+    (b"PK\x03\x04" + b"\x00" * 100, "file.archive_unsupported", "ZIP"),
+    (b"Rar!\x1a\x07\x01\x00" + b"\x00" * 100, "file.archive_unsupported", "RAR"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "file.document_unsupported",
+     "PDF"),
     (b"%PDF-1.4\n%%EOF\n", "file.corrupt", ""),
 ])
 def test_bad_files_raise_a_coded_error(data, code, hint):
@@ -227,6 +232,64 @@ def test_bad_files_raise_a_coded_error(data, code, hint):
     assert info.value.code == code
     assert hint in info.value.message
     _assert_clear(info.value)
+
+
+def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+_PDF = image_pdf([draw_page(size=(300, 200))[0]])
+_CONTAINERS = {
+    "zip-of-a-pdf": (_zip({"scan.pdf": _PDF}), "file.archive_unsupported", "ZIP"),
+    "stored-zip-of-a-pdf": (  # "%PDF-" within the first KiB, after the ZIP header
+        _zip({"a.pdf": _PDF}, zipfile.ZIP_STORED), "file.archive_unsupported", "ZIP"),
+    "docx": (_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}),
+             "file.document_unsupported", "Word"),
+    "xlsx": (_zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}),
+             "file.document_unsupported", "Excel"),
+    "ofd": (_zip({"OFD.xml": b"<ofd:OFD/>", "Doc_0/Document.xml": b"<ofd:Document/>"}),
+            "file.document_unsupported", "OFD"),
+    "html-named-pdf": (b"\xef\xbb\xbf\n<!-- saved -->\n<html><body>%PDF-1.7 download "
+                       b"expired</body></html>", "file.unsupported_format", "HTML"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CONTAINERS))
+def test_containers_and_web_pages_are_refused_by_name_never_read_as_pdf(name):
+    data, code, hint = _CONTAINERS[name]
+    with pytest.raises(SourceError) as info:
+        open_source(data, f"{name}.pdf")
+    assert info.value.code == code
+    assert hint in info.value.message
+    _assert_clear(info.value)
+    if code == "file.document_unsupported":
+        assert "打印" in info.value.message and "print it to PDF" in info.value.message
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload).to_bytes(4, "big")
+    return len(payload).to_bytes(4, "big") + kind + payload + crc
+
+
+def test_the_leading_magic_wins_over_a_pdf_header_further_in():
+    png = encode(draw_page(size=(300, 200))[0], "PNG")
+    # A valid PNG whose first chunk after IHDR is a text chunk holding "%PDF-".
+    with_text = png[:33] + _png_chunk(b"tEXt", b"Comment\x00%PDF-1.7 not a pdf") + png[33:]
+    assert detect_format(with_text) == "png"
+    page = _read_all(with_text, "scan.pdf")[0]
+    assert isinstance(page, RasterPage) and page.image.shape[:2] == (200, 300)
+    # Polyglots: an image with a whole PDF appended, a PDF with an image appended.
+    jpeg = encode(draw_page(size=(300, 200))[0], "JPEG")
+    assert detect_format(jpeg + _PDF) == "jpeg"
+    assert detect_format(png[:33] + _png_chunk(b"tEXt", b"x\x00" + _PDF) + png[33:]) == "png"
+    assert detect_format(_PDF + png) == "pdf"
+    # Junk before the header that is nothing else: still a PDF, as PDF readers allow.
+    assert detect_format(b"\r\nFrom gateway\r\n" + _PDF) == "pdf"
+    assert detect_format(b"x" * 1100 + _PDF) is None
 
 
 def test_truncated_files_are_corrupt():
