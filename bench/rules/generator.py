@@ -32,7 +32,9 @@ from datetime import date, timedelta
 from PIL import Image
 from stdnum.cn import ric
 
-import samples as S
+from bench.rules import heldout, templates
+from bench.rules.samples_api import cn_date, flow_document, table
+from bench.rules.samples_api import samples as S
 from rules.types import ReusableCertificate
 
 # --- people and companies ----------------------------------------------------------------
@@ -65,7 +67,14 @@ _REGIONS = (
 _ETHNIC = ("汉",) * 12 + ("回", "满", "壮", "蒙古", "土家", "苗", "朝鲜", "彝", "维吾尔", "藏")
 
 
+# Names of Uyghur and other minority citizens are printed with a middle dot.
+_DOTTED = ("阿卜杜拉", "买买提", "艾力", "古丽", "热合曼", "阿依", "努尔", "帕提古丽", "吐尔逊",
+           "艾尔肯", "迪丽", "麦合", "依明", "阿布都", "热依拉")
+
+
 def _name(rng: random.Random) -> str:
+    if rng.random() < 0.05:
+        return rng.choice(_DOTTED) + "·" + rng.choice(_DOTTED)
     r = rng.random()
     given = rng.choice(_GIVEN_2) if r < 0.55 else rng.choice(_GIVEN_1)
     return rng.choice(_SURNAMES) + given
@@ -99,14 +108,14 @@ def make_person(rng: random.Random, on: date, *, expired: bool = False,
             # Ended 20 days to 2 years ago, after the 10 or 20 years its holder's age gave.
             until_day = on - timedelta(days=rng.randrange(20, 730))
             years = rng.choice((10, 20))
-            issued = S._add_years(until_day, -years)
+            issued = S.add_years(until_day, -years)
         else:
             issued = on - timedelta(days=rng.randrange(400, 19 * 365))
         age = (issued - birth).days // 365
         years = None if age > 45 else 20 if age > 25 else 10 if age >= 16 else None
         if age < 16:
             continue
-        until = None if years is None else S._add_years(issued, years)
+        until = None if years is None else S.add_years(issued, years)
         if expired:
             if until is None or not (on - timedelta(days=730) <= until <= on - timedelta(days=20)):
                 continue
@@ -147,9 +156,9 @@ def make_company(rng: random.Random, rep: S.Person, on: date, *, food: bool = Fa
         est = on - timedelta(days=rng.randrange(11 * 365, 20 * 365))
         term: date | None = on - timedelta(days=rng.randrange(20, 600))
     else:
-        term = None if rng.random() < 0.55 else S._add_years(est, rng.choice((10, 20, 30)))
+        term = None if rng.random() < 0.55 else S.add_years(est, rng.choice((10, 20, 30)))
         if term is not None and term <= on + timedelta(days=30):
-            term = S._add_years(on, rng.choice((5, 10)))
+            term = S.add_years(on, rng.choice((5, 10)))
     return S.Company(name, S.credit_code(rng, region.code), rng.choice(
         ("有限责任公司(自然人投资或控股)", "有限责任公司(自然人独资)", "其他有限责任公司")),
         rep, f"{rng.choice((10, 30, 50, 100, 200, 500, 1000))}万元", est, term,
@@ -229,7 +238,7 @@ class _Writer:
     """Draws lines top to bottom on one A4 page in a chosen font."""
 
     def __init__(self, rng: random.Random) -> None:
-        self.cv = S._Canvas(S.A4_SIZE)
+        self.cv = S.Canvas(S.A4_SIZE)
         self.serif = rng.random() < 0.5
         self.size = rng.choice((36, 38, 40, 42))
         self.y = 200.0 + rng.randrange(0, 60)
@@ -317,12 +326,43 @@ class FormData:
     business_name: str = ""
 
 
-def application_form(rng: random.Random, f: FormData) -> DocSpec:
+SPLITS = ("tune", "heldout")
+_FORM_STYLES = {
+    "tune": ("table", "colon", "boxes", "sections", *templates.FORM_FAMILIES),
+    "heldout": tuple(heldout.FORM_FAMILIES),
+}
+
+
+def _form_fields(f: FormData) -> dict[str, str | None]:
+    fields: dict[str, str | None] = {
+        "applicant_name": f.applicant_name,
+        "applicant_id": f.applicant_id,
+        "legal_rep_name": f.legal_rep[0] if f.legal_rep else None,
+        "legal_rep_id_number": f.legal_rep[1] if f.legal_rep else None,
+        "agent_name": f.agent[0] if f.agent else None,
+        "agent_id_number": f.agent[1] if f.agent else None,
+        "phone": f.phone,
+        "address": f.address,
+        "date": f.signed.isoformat(),
+    }
+    if f.business_name:
+        fields["business_name"] = f.business_name
+    return fields
+
+
+def application_form(rng: random.Random, f: FormData, split: str = "tune") -> DocSpec:
     item = f.item_code
-    style = rng.choice(("table", "colon", "boxes", "sections"))
+    style = rng.choice(_FORM_STYLES[split])
     title = rng.choice(FORM_TITLES[item])
     item_name = rng.choice(ITEM_NAMES[item])
     date_text = fmt_date(f.signed, rng)
+    family = templates.FORM_FAMILIES.get(style) or heldout.FORM_FAMILIES.get(style)
+    if family is not None:
+        fields = _form_fields(f)
+        pages = family(rng, f, title, item_name, date_text)
+        if style == "samr":
+            fields["date"] = None  # printed without a label under the signature
+        return DocSpec("application_form", pages, fields, "form")
     agent_blank = rng.choice(("omit", "blank", "无", "/"))
     rows: list[tuple[str, str]] = [(rng.choice(_LABELS["item_name"]), item_name)]
     head: list[tuple[str, str]] = []
@@ -373,7 +413,7 @@ def application_form(rng: random.Random, f: FormData) -> DocSpec:
         # The label column is as wide as the printed form makes it; long labels wrap.
         widest = max(S.text_width(label, w.size, bold=True) for label, _ in rows)
         label_w = max(rng.choice((460, 520, 580)), int(widest) + 70)
-        w.y = S._table(w.cv, 150, int(w.y), 1504, label_w, rows, size=w.size) + 60
+        w.y = table(w.cv, 150, int(w.y), 1504, label_w, rows, size=w.size) + 60
     elif style == "colon":
         sep = rng.choice(("：", "：", ":", " "))
         for label, value in rows:
@@ -399,31 +439,22 @@ def application_form(rng: random.Random, f: FormData) -> DocSpec:
            indent=2 * w.size)
     w.gap(60)
     w.right(rng.choice(("申请人（签字/盖章）：", "申请人签字：", "申请人（签章）：")) + f.applicant_name)
-    fields: dict[str, str | None] = {
-        "applicant_name": f.applicant_name,
-        "applicant_id": f.applicant_id,
-        "legal_rep_name": f.legal_rep[0] if f.legal_rep else None,
-        "legal_rep_id_number": f.legal_rep[1] if f.legal_rep else None,
-        "agent_name": f.agent[0] if f.agent else None,
-        "agent_id_number": f.agent[1] if f.agent else None,
-        "phone": f.phone,
-        "address": f.address,
-        "date": f.signed.isoformat(),
-    }
-    if f.business_name:
-        fields["business_name"] = f.business_name
-    return DocSpec("application_form", [w.page("application_form")], fields, "form")
+    return DocSpec("application_form", [w.page("application_form")], _form_fields(f), "form")
 
 
 # --- ID card ---------------------------------------------------------------------------------
 
 
-def id_card(rng: random.Random, person: S.Person, tag: str, *, sides: str = "auto"
-            ) -> DocSpec:
-    """Both sides on one page, on two pages, or (sides="front") the front only."""
+def id_card(rng: random.Random, person: S.Person, tag: str, *, sides: str = "auto",
+            split: str = "tune") -> DocSpec:
+    """Both sides on one page, on two pages, or (sides="front") the front only; some
+    copies carry the applicant's note (the split's own kind)."""
     layout = "one_page" if sides == "auto" and rng.random() < 0.5 else "two_pages"
     sd = S.id_card(person, rng, layout=layout)  # type: ignore[arg-type]
     doc = _doc(sd, tag)
+    if rng.random() < 0.3:
+        annotate = templates.annotate_copy if split == "tune" else heldout.annotate_copy
+        doc.pages = [annotate(p, rng) if p.side in ("front", "both") else p for p in doc.pages]
     if sides == "front":
         doc.pages = [p for p in doc.pages if p.side == "front"]
         for k in ("issuing_authority", "valid_from", "valid_until"):
@@ -464,7 +495,7 @@ def business_license(rng: random.Random, c: S.Company) -> DocSpec:
         w.pair(label, value, 330)
     w.gap(80)
     w.right("登记机关")
-    w.right(S._cn_date(c.established + timedelta(days=rng.randrange(1, 30)), pad=True))
+    w.right(cn_date(c.established + timedelta(days=rng.randrange(1, 30)), pad=True))
     w.cv.seal(S.A4_SIZE[0] - 420, w.y - 120, 160, c.authority, "")
     fields: dict[str, str | None] = {
         "credit_code": c.credit_code, "name": _half(c.name), "legal_rep": c.legal_rep.name,
@@ -495,7 +526,7 @@ def property_certificate(rng: random.Random, holder: S.Person, on: date) -> DocS
         w.line(f"{label}：{value}")
     w.gap(100)
     w.right("不动产登记机构（章）")
-    w.right(S._cn_date(prop.registered, pad=True))
+    w.right(cn_date(prop.registered, pad=True))
     fields: dict[str, str | None] = {
         "certificate_number": _half(prop.number), "holder": holder.name,
         "location": prop.location, "area": prop.area.removesuffix("㎡"),
@@ -511,10 +542,10 @@ def lease_contract(rng: random.Random, lessee: str, region: S.Region, on: date, 
     lessor = make_person(rng, on, region=region)
     if ended:
         end = on - timedelta(days=rng.randrange(15, 500))
-        start = S._add_years(end, -rng.choice((1, 2, 3))) + timedelta(days=1)
+        start = S.add_years(end, -rng.choice((1, 2, 3))) + timedelta(days=1)
     else:
         start = on - timedelta(days=rng.randrange(10, 700))
-        end = S._add_years(start, rng.choice((2, 3, 5))) - timedelta(days=1)
+        end = S.add_years(start, rng.choice((2, 3, 5))) - timedelta(days=1)
         if end <= on:
             end = on + timedelta(days=200)
     premises = _address(rng, region)
@@ -560,7 +591,7 @@ def lease_contract(rng: random.Random, lessee: str, region: S.Region, on: date, 
         S.Block("line", f"乙方（签章）：{lessee}"),
         S.Block("line", f"签订日期：{fmt_date(start - timedelta(days=7), rng)}"),
     ]
-    fd = S._flow_document("lease_contract", blocks, {
+    fd = flow_document("lease_contract", blocks, {
         "lessor": lessor.name, "lessee": _half(lessee), "address": premises,
         "term_start": start.isoformat(), "term_end": end.isoformat(),
     }, footer=rng.random() < 0.6)
@@ -570,11 +601,32 @@ def lease_contract(rng: random.Random, lessee: str, region: S.Region, on: date, 
 # --- power of attorney -------------------------------------------------------------------------
 
 
+_POA_STYLES = {"tune": ("sentence", "labels", "body", "table", "samr"),
+               "heldout": ("prose", "grid_above")}
+
+
 def power_of_attorney(rng: random.Random, principal: str, principal_id: str | None,
-                      agent: S.Person, matter: str, signed: date) -> DocSpec:
+                      agent: S.Person, matter: str, signed: date, split: str = "tune"
+                      ) -> DocSpec:
+    style = rng.choice(_POA_STYLES[split])
+    truth: dict[str, str | None] = {"principal": _half(principal)}
+    if style in ("table", "grid_above"):
+        make_canvas = templates.poa_table if style == "table" else heldout.poa_grid_above
+        cv, agent_fields = make_canvas(rng, principal, agent, matter, signed)
+        page = PageSpec(cv.image, list(cv.texts), "power_of_attorney")
+        return DocSpec("power_of_attorney", [page], {**truth, **agent_fields}, "poa")
+    if style in ("body", "samr", "prose"):
+        make_blocks = {"body": templates.poa_body, "samr": templates.poa_samr,
+                       "prose": heldout.poa_prose}[style]
+        body, agent_fields = make_blocks(rng, principal, agent, matter, signed)
+        if style != "samr":
+            truth.pop("principal")  # named only under the signature, or in prose
+        fd = flow_document("power_of_attorney", body, {**truth, **agent_fields},
+                              footer=False)
+        return _doc(fd, "poa")
     title = rng.choice(("授权委托书", "委托书", "授权委托书"))
     blocks = [S.Block("title", title), S.Block("gap", extra="20")]
-    if rng.random() < 0.3:
+    if style == "sentence":
         blocks += [
             S.Block("line", f"委托人：{principal}"),
             S.Block("para", f"兹委托{agent.name}（身份证号码：{agent.id_number}）为我单位代理人，"
@@ -599,7 +651,7 @@ def power_of_attorney(rng: random.Random, principal: str, principal_id: str | No
         S.Block("right", f"委托人（签字/盖章）：{principal}"),
         S.Block("right", f"{rng.choice(('日期', '委托日期'))}：{fmt_date(signed, rng)}"),
     ]
-    fd = S._flow_document("power_of_attorney", blocks, {
+    fd = flow_document("power_of_attorney", blocks, {
         "principal": _half(principal), "agent_name": agent.name,
         "agent_id_number": agent.id_number,
     }, footer=False)
@@ -636,7 +688,7 @@ def commitment_letter(rng: random.Random, signer: S.Person, item_name: str, what
         S.Block("line", f"{rng.choice(('身份证号码', '证件号码'))}：{signer.id_number}"),
         S.Block("line", f"日期：{fmt_date(signed, rng, allow_upper=True)}"),
     ]
-    fd = S._flow_document("commitment_letter", blocks, {
+    fd = flow_document("commitment_letter", blocks, {
         "signer_name": signer.name, "signer_id_number": signer.id_number,
     }, footer=False)
     return _doc(fd, "commitment")
@@ -702,9 +754,10 @@ _PREMISES = {"property": 32, "lease": 33, "lease_ended": 9, "committed": 14, "mi
 
 
 class _Build:
-    def __init__(self, rng: random.Random, on: date) -> None:
+    def __init__(self, rng: random.Random, on: date, split: str = "tune") -> None:
         self.rng = rng
         self.on = on
+        self.split = split
         self.docs: list[DocSpec] = []
         self.states: dict[str, str] = {}
         self.certs: list[ReusableCertificate] = []
@@ -718,16 +771,16 @@ class _Build:
         self.notes.append(f"{slot}={outcome}")
         form_person = person
         if outcome == "present":
-            self.docs.append(id_card(rng, person, tag))
+            self.docs.append(id_card(rng, person, tag, split=self.split))
             self.states[slot] = "present"
         elif outcome == "expired":
             old = replace(make_person(rng, on, expired=True, region=person.region),
                           name=person.name, id_number=person.id_number, sex=person.sex,
                           birth_date=person.birth_date)
-            self.docs.append(id_card(rng, old, tag))
+            self.docs.append(id_card(rng, old, tag, split=self.split))
             self.states[slot] = "invalid"
         elif outcome == "front_only":
-            self.docs.append(id_card(rng, person, tag, sides="front"))
+            self.docs.append(id_card(rng, person, tag, sides="front", split=self.split))
             self.states[slot] = "invalid"
         elif outcome == "someone_else":
             self.docs.append(id_card(rng, make_person(rng, on), tag))
@@ -742,19 +795,19 @@ class _Build:
         elif outcome == "reused_over_expired":
             old = replace(make_person(rng, on, expired=True, region=person.region),
                           name=person.name, id_number=person.id_number)
-            self.docs.append(id_card(rng, old, tag))
+            self.docs.append(id_card(rng, old, tag, split=self.split))
             self.certs.append(_cert_id(person, rng))
             self.states[slot] = "reused"
         elif outcome == "form_bad_check_digit":
             # The form carries a mistyped number; the card itself is fine but does not match.
             form_person = replace(person, id_number=S.corrupt_check_char(person.id_number,
                                                                          "resident_id"))
-            self.docs.append(id_card(rng, person, tag))
+            self.docs.append(id_card(rng, person, tag, split=self.split))
             self.states[slot] = "invalid"
             self.states["application_form"] = "invalid"
         elif outcome == "card_typo":
             bad = replace(person, id_number=S.corrupt_check_char(person.id_number, "resident_id"))
-            self.docs.append(id_card(rng, bad, tag))
+            self.docs.append(id_card(rng, bad, tag, split=self.split))
             self.states[slot] = "invalid"
         return outcome, form_person
 
@@ -790,31 +843,32 @@ def _company(b: _Build) -> FormData:
     else:
         b.states["articles_of_association"] = "missing"
     b.premises("premises_proof", rep, company.name, "有限责任公司设立登记")
-    agent = make_person(rng, on) if rng.random() < 0.4 else None
+    agent = make_person(rng, on) if rng.random() < 0.5 else None
     if agent is None:
         b.states["power_of_attorney"] = b.states["agent_id_card"] = "not_required"
     else:
         r = rng.random()
         matter = f"代为办理{company.name}设立登记相关事宜"
         if r < 0.85:
-            b.docs.append(power_of_attorney(rng, company.name, None, agent, matter, signed))
+            b.docs.append(power_of_attorney(rng, company.name, None, agent, matter, signed,
+                                            b.split))
             b.states["power_of_attorney"] = "present"
         elif r < 0.93:
             b.states["power_of_attorney"] = "missing"
         else:
             b.docs.append(power_of_attorney(rng, company.name, None, make_person(rng, on),
-                                            matter, signed))
+                                            matter, signed, b.split))
             b.states["power_of_attorney"] = "invalid"
         r = rng.random()
         if r < 0.87:
-            b.docs.append(id_card(rng, agent, "agent_id"))
+            b.docs.append(id_card(rng, agent, "agent_id", split=b.split))
             b.states["agent_id_card"] = "present"
         elif r < 0.95:
             b.states["agent_id_card"] = "missing"
         else:
             old = replace(make_person(rng, on, expired=True, region=agent.region),
                           name=agent.name, id_number=agent.id_number)
-            b.docs.append(id_card(rng, old, "agent_id"))
+            b.docs.append(id_card(rng, old, "agent_id", split=b.split))
             b.states["agent_id_card"] = "invalid"
     b.notes.append("agent" if agent else "no agent")
     return FormData("company-establishment", company.name, None,
@@ -891,14 +945,20 @@ ITEMS = tuple(_BUILDERS)
 
 
 def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
-                 item_code: str | None = None) -> Packet:
-    """Packet number `index` of the run `seed`: deterministic for the pair."""
-    rng = random.Random(f"bench-rules/{seed}/{index}")
+                 item_code: str | None = None, split: str = "tune") -> Packet:
+    """Packet number `index` of the run `seed` in `split` ("tune" or "heldout"):
+    deterministic for the triple. The held-out split draws its forms, powers of attorney
+    and ID card notes from `bench.rules.heldout` only, and its random stream from another
+    key, so no held-out packet equals a tuning packet even for the same seed."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    key = f"bench-rules/{seed}/{index}" if split == "tune" else f"bench-rules-heldout/{seed}/{index}"
+    rng = random.Random(key)
     on = acceptance_date or date(2025, 1, 1) + timedelta(days=rng.randrange(0, 700))
     item = item_code or ITEMS[index % len(ITEMS)]
-    b = _Build(rng, on)
+    b = _Build(rng, on, split)
     form = _BUILDERS[item](b)
-    form_doc = application_form(rng, form)
+    form_doc = application_form(rng, form, split)
     # Present-but-not-needed: sometimes a power of attorney comes along without an agent.
     docs = [form_doc, *b.docs]
     if b.states.get("application_form") != "invalid":
@@ -931,7 +991,8 @@ def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
     states = b.states
     required_ok = ("present", "reused", "committed", "not_required")
     status = "complete" if all(s in required_ok for s in states.values()) else "incomplete"
-    return Packet(f"{seed}-{index:04d}-{item}", item, on, pages,
+    prefix = "" if split == "tune" else "H"
+    return Packet(f"{prefix}{seed}-{index:04d}-{item}", item, on, pages,
                   [(d, tuple(pos)) for d, pos in zip(docs, positions, strict=True)],
                   states, status, b.certs, b.notes)
 

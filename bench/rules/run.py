@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import samples as S
+from PIL import Image
+
 from bench.rules.generator import Packet, PageSpec, build_packet
+from bench.rules.samples_api import samples as S
 from intake.assess import Assessment, Unreadable, assess
 from ocr.types import OcrLine, OcrPage
 from rules.catalog import Catalog, load_catalog
@@ -65,12 +67,35 @@ _VARIANTS = {"别": "別", "证": "証", "号": "號"}
 _DIGIT_MISREADS = {"0": "O", "1": "l"}
 
 
-def _noisy_page(n: int, spec: PageSpec, rng: random.Random) -> OcrPage:
+@dataclass(frozen=True)
+class _Noise:
+    """What the OCR-free noisy mode does to a page, beyond merging boxes: glyphs glued to
+    the start of a line (a check box or a speck read into the text), stray characters at
+    the end, the middle dot read as something else, and the confidence range."""
+
+    glyphs: tuple[str, ...]
+    glyph_rate: float
+    trailing: tuple[str, ...]
+    trailing_rate: float
+    middle_dots: tuple[str, ...]
+    confidence: tuple[float, float]
+
+
+# The held-out split's noise is of other kinds than the tuning split's.
+NOISE = {
+    "tune": _Noise(("☑", "□", "☐"), 0.02, ("、", "|"), 0.01, ("·", "•"), (0.86, 0.995)),
+    "heldout": _Noise(("■", "√", "✓", "☒", "'"), 0.02, ("'", "`", "_", "l"), 0.01,
+                      ("·", ".", "．", " "), (0.84, 0.995)),
+}
+
+
+def _noisy_page(n: int, spec: PageSpec, rng: random.Random, split: str = "tune") -> OcrPage:
+    noise = NOISE[split]
     texts = _reading_order(spec.texts)
     merged: list[tuple[str, list[float], float]] = []
     for t in texts:
         box = [float(v) for v in t.box]
-        conf = rng.uniform(0.86, 0.995)
+        conf = rng.uniform(*noise.confidence)
         if merged:
             prev_text, prev_box, prev_conf = merged[-1]
             h = box[3] - box[1]
@@ -92,15 +117,33 @@ def _noisy_page(n: int, spec: PageSpec, rng: random.Random) -> OcrPage:
                 ch = chr(ord(ch) + 0xFEE0)  # full-width
             elif ch in _DIGIT_MISREADS and r < 0.006:
                 ch = _DIGIT_MISREADS[ch]
+            if ch == "·":
+                ch = rng.choice(noise.middle_dots)
             out.append(ch)
             if rng.random() < 0.01:
                 out.append(" ")
-        lines.append(OcrLine("".join(out), conf, tuple(box)))  # type: ignore[arg-type]
+        text = "".join(out)
+        if rng.random() < noise.glyph_rate:
+            text = rng.choice(noise.glyphs) + text
+        if rng.random() < noise.trailing_rate:
+            text += rng.choice(noise.trailing)
+        lines.append(OcrLine(text, conf, tuple(box)))  # type: ignore[arg-type]
     return OcrPage(f"page-{n}.png", 1, "ocr", float(S.A4_SIZE[0]), float(S.A4_SIZE[1]),
                    tuple(lines), blank=not lines)
 
 
-def _ocr_pages(packet: Packet, engine: Any, rng: random.Random
+def _low_resolution_copy(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The held-out split's extra scan degradation: a copy scanned at a lower resolution
+    and with darker toner (photocopy of a photocopy)."""
+    w, h = img.size
+    f = rng.uniform(0.6, 0.8)
+    small = img.resize((int(w * f), int(h * f)), Image.Resampling.BILINEAR)
+    out = small.resize((w, h), Image.Resampling.BILINEAR)
+    gamma = rng.uniform(1.2, 1.5)
+    return out.point(lambda v: int(255 * (v / 255) ** gamma))
+
+
+def _ocr_pages(packet: Packet, engine: Any, rng: random.Random, split: str = "tune"
                ) -> tuple[list[OcrPage], list[Unreadable], float]:
     from ocr.reader import read_file
 
@@ -111,6 +154,8 @@ def _ocr_pages(packet: Packet, engine: Any, rng: random.Random
         img = S.degrade(spec.image, rng, level=spec.level,
                         grey=True if spec.material_type == "id_card" else None,
                         rotate=spec.rotate)
+        if split == "heldout" and rng.random() < 0.5:
+            img = _low_resolution_copy(img, rng)
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=88, dpi=(S.DPI, S.DPI))
         t0 = time.perf_counter()
@@ -224,8 +269,13 @@ def score_case(packet: Packet, assessment: Assessment, score: Score, catalog: Ca
 # --- running -----------------------------------------------------------------------------------
 
 
+HELDOUT_SEED_OFFSET = 1000
+"""The held-out split runs on seed + this offset (and its own random stream and template
+families): a different generator seed as well as different wordings."""
+
+
 def run(mode: str, packets: int, seed: int, *, catalog: Catalog | None = None,
-        threads: int = 2, progress: bool = True) -> Score:
+        threads: int = 2, progress: bool = True, split: str = "tune") -> Score:
     catalog = catalog or load_catalog()
     score = Score()
     engine = None
@@ -234,15 +284,16 @@ def run(mode: str, packets: int, seed: int, *, catalog: Catalog | None = None,
 
         engine = get_engine(EngineOptions(threads=threads))
     for i in range(packets):
-        packet = build_packet(seed, i)
-        rng = random.Random(f"read/{seed}/{i}")
+        packet_seed = seed + HELDOUT_SEED_OFFSET if split == "heldout" else seed
+        packet = build_packet(packet_seed, i, split=split)
+        rng = random.Random(f"read/{split}/{packet_seed}/{i}")
         unreadable: list[Unreadable] = []
         if mode == "text":
             pages = [_text_page(n, p) for n, p in enumerate(packet.pages, 1)]
         elif mode == "noisy":
-            pages = [_noisy_page(n, p, rng) for n, p in enumerate(packet.pages, 1)]
+            pages = [_noisy_page(n, p, rng, split) for n, p in enumerate(packet.pages, 1)]
         else:
-            pages, unreadable, spent = _ocr_pages(packet, engine, rng)
+            pages, unreadable, spent = _ocr_pages(packet, engine, rng, split)
             score.ocr_s += spent
         item = catalog.item(packet.item_code)
         t0 = time.perf_counter()
@@ -260,14 +311,16 @@ def _pct(ok: int, total: int) -> str:
     return f"{100 * ok / total:6.2f}% ({ok}/{total})" if total else "   n/a"
 
 
-def summary(mode: str, score: Score) -> dict[str, Any]:
+def summary(mode: str, score: Score, split: str = "tune") -> dict[str, Any]:
     ids = ("id_card.id_number", "application_form.legal_rep_id_number",
            "application_form.agent_id_number", "application_form.applicant_id",
            "power_of_attorney.agent_id_number", "commitment_letter.signer_id_number",
            "business_license.credit_code")
     ms = sorted(score.rules_ms)
     id_ok, id_total = score.field_rate(ids)
+    statuses_ok = sum(n for (t, g), n in score.status.items() if t == g)
     return {
+        "split": split,
         "mode": mode,
         "cases": score.cases,
         "pages": score.pages,
@@ -276,6 +329,9 @@ def summary(mode: str, score: Score) -> dict[str, Any]:
         "fields": {k: v[0] / v[1] for k, v in sorted(score.fields.items())},
         "field_counts": {k: v for k, v in sorted(score.fields.items())},
         "slot_state": score.slots_ok / score.slots if score.slots else None,
+        "status_accuracy": statuses_ok / score.cases if score.cases else None,
+        "fields_exact": (sum(v[0] for v in score.fields.values())
+                         / max(1, sum(v[1] for v in score.fields.values()))),
         "cases_all_slots_right": score.cases_all_slots_ok,
         "false_complete": len(score.false_complete),
         "false_complete_cases": score.false_complete,
@@ -287,8 +343,8 @@ def summary(mode: str, score: Score) -> dict[str, Any]:
     }
 
 
-def print_summary(s: dict[str, Any], score: Score) -> None:
-    print(f"\n== mode {s['mode']}: {s['cases']} cases, {s['pages']} pages ==")
+def print_summary(s: dict[str, Any], score: Score, *, details: bool = True) -> None:
+    print(f"\n== split {s['split']}, mode {s['mode']}: {s['cases']} cases, {s['pages']} pages ==")
     print(f"page classification     {_pct(score.pages_ok, score.pages)}")
     ids = ("id_card.id_number", "application_form.legal_rep_id_number",
            "application_form.agent_id_number", "application_form.applicant_id",
@@ -297,6 +353,9 @@ def print_summary(s: dict[str, Any], score: Score) -> None:
     print(f"ID no. + credit code    {_pct(*score.field_rate(ids))}")
     print(f"slot states             {_pct(score.slots_ok, score.slots)}")
     print(f"cases with every slot right {score.cases_all_slots_ok}/{score.cases}")
+    ok_status = sum(n for (t, g), n in score.status.items() if t == g)
+    print(f"status accuracy         {_pct(ok_status, score.cases)}")
+    print(f"fields exact (all)      {_pct(sum(v[0] for v in score.fields.values()), sum(v[1] for v in score.fields.values()))}")
     print(f"false complete          {s['false_complete']} {s['false_complete_cases'] or ''}")
     print("status truth->got       " + ", ".join(f"{k}: {v}" for k, v in s["status"].items()))
     print(f"rules time per case     median {s['rules_ms_median']:.2f} ms, "
@@ -304,6 +363,8 @@ def print_summary(s: dict[str, Any], score: Score) -> None:
     if s["ocr_seconds_total"]:
         print(f"OCR time                {s['ocr_seconds_total']} s total "
               f"({s['ocr_seconds_total'] / max(s['pages'], 1):.2f} s/page)")
+    if not details:
+        return
     print("fields (exact match):")
     for k, (ok, total) in sorted(score.fields.items()):
         print(f"  {k:42s} {_pct(ok, total)}")
