@@ -70,7 +70,8 @@ _NAME = r"^[a-z][a-z0-9_]*$"
 
 FieldKind = Literal[
     "text",  # free text, trimmed
-    "name",  # a person's or organisation's name
+    "name",  # an organisation's name, or a name that may be either
+    "person_name",  # a person's name: 2-5 Chinese characters, or parts joined by "·"
     "address",  # may continue on the next line
     "id_number",  # 18-digit resident ID (GB 11643)
     "credit_code",  # unified social credit code (GB 32100)

@@ -25,7 +25,10 @@ what the applicant needs to hear: "this ID card is not the legal representative'
 
 Certainty: a check decided by a field read with OCR confidence below `LOW_CONFIDENCE`
 gives a finding with `needs_review=True`; so does a check that cannot be evaluated
-(unreadable date, form value missing). The case is `incomplete` when a required slot is
+(unreadable date, form value missing). A slot whose only failed checks were decided on
+such low-confidence reads (a mismatch, a check digit, an end date) stays `present`
+with `needs_review`: it is never `invalid` and never lets the case be `complete`.
+The case is `incomplete` when a required slot is
 missing or invalid with a confident finding, `needs_review` when anything else is
 uncertain, and `complete` only when every slot is satisfied with confident evidence.
 Time checks use the acceptance date, never the clock.
@@ -93,10 +96,25 @@ class _Outcome:
     def review(self) -> bool:
         return any(f.needs_review for f in self.findings)
 
+    @property
+    def only_uncertain_reads(self) -> bool:
+        """Every failed check was decided on a value read below `LOW_CONFIDENCE` (a
+        mismatch, a check digit or a date): a person must look, the document is not
+        shown to be wrong."""
+        return bool(self.failures) and all(
+            f.needs_review and _decided_on_a_read(f.code) for f in self.failures)
+
     def add(self, finding: Finding, failed: bool = False) -> None:
         self.findings.append(finding)
         if failed:
             self.failures.append(finding)
+
+
+_READ_DECIDED = ("mismatch", "expired", "ended")
+
+
+def _decided_on_a_read(code: str) -> bool:
+    return code in _READ_DECIDED or code.endswith((".check_digit", ".birth_date"))
 
 
 def _field_evidence(doc: Document, name: str, ef: ExtractedField | None) -> dict[str, Any]:
@@ -596,8 +614,10 @@ def _settle(case: _Case, w: _SlotWork, certificates: Sequence[ReusableCertificat
                           documents=(w.doc.id,) if w.doc else (), certificate=cert.id,
                           findings=tuple(found), needs_review=any(f.needs_review for f in found),
                           **base), False  # type: ignore[arg-type]
-    if w.doc is not None and outcome is not None and not outcome.failed:
-        # Passes, but something could not be read with confidence.
+    if w.doc is not None and outcome is not None and (
+            not outcome.failed or outcome.only_uncertain_reads):
+        # Passes, but something could not be read with confidence; or fails only on
+        # values read with low confidence: a reviewer decides, the slot is not invalid.
         found = [*outcome.findings, *notes, *pre]
         return SlotResult(state=SlotState.PRESENT, required=True, documents=(w.doc.id,),
                           findings=tuple(found), needs_review=True,

@@ -35,11 +35,15 @@ from rules.normalize import (
     is_open_end,
     parse_date,
     parse_range,
+    person_name,
+    strip_marks,
+    ticked_options,
+    to_halfwidth,
 )
 from rules.types import ExtractedField, PageText, TextLine
 from rules.validators import validate_credit_code, validate_id_number
 
-_LEAD = re.compile(r"^[\d一二三四五六七八九十.、()\[\]□☑■√✓*·•\-]*")
+_LEAD = re.compile(r"^[\d一二三四五六七八九十.、()\[\]□☑☐☒■▪√✓✔*·•'`\-]*")
 _SEPARATORS = ":;,，；、|"
 # "申请人（经营者）张萍", "出租方（甲方）：" — a short bracketed word right after a label
 # annotates the label; it is not the value.
@@ -49,7 +53,7 @@ _NAME_NOTES = re.compile(
     r"\(?(?:以下简称|下称|签字|签名|签章|盖章|手印|捺印)[^()]{0,12}\)?$"
 )
 _SHAPED = ("id_number", "credit_code", "id_or_credit_code", "date", "date_range",
-           "date_or_open_end")
+           "date_or_open_end", "person_name")
 _NAME_PREFIX = re.compile(r"^\(?(?:签字|签名|签章|盖章|手印)\)?:?")
 _SECTION_WORDS = {"信息", "情况", "基本信息", "基本情况", "信息栏", "栏"}
 _PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
@@ -147,6 +151,11 @@ class _LabelIndex:
             for lab in self.labels:
                 if len(lab.text) >= 4:
                     span = find_keyword(lab.text, head[: len(lab.text)])
+                    after = head[len(lab.text) : len(lab.text) + 1]
+                    if len(lab.text) < 6 and after and "\u4e00" <= after <= "\u9fff":
+                        # "身份证件类型" is not a misread "身份证号": a short label with a
+                        # wrong character must stand alone or before its value.
+                        continue
                     if span == (0, len(lab.text)):
                         taken = [h for h in taken if h.start >= lead_end + len(lab.text)]
                         taken.append(_Hit(lead_end, lead_end + len(lab.text), lab))
@@ -290,8 +299,16 @@ def normalise(fdef: FieldDef, raw: str, conf: float, page: int, box: tuple[float
     if kind == "number":
         m = re.search(r"\d+(?:\.\d+)?", text)
         return mk(m.group(0) if m else None, valid=bool(m))
+    if kind == "person_name":
+        spaced = strip_marks(to_halfwidth(raw)).strip(" " + _SEPARATORS)
+        spaced = _NAME_PREFIX.sub("", _NAME_NOTES.sub("", spaced)).strip(_SEPARATORS + "() ")
+        person = person_name(spaced)
+        return mk(person) if person else None
+    if kind == "text":
+        return mk(ticked_options(text) or text)
     if kind == "name":
-        text = _NAME_PREFIX.sub("", _NAME_NOTES.sub("", text)).strip(_SEPARATORS + "()")
+        text = _NAME_PREFIX.sub("", _NAME_NOTES.sub("", strip_marks(text))).strip(
+            _SEPARATORS + "()")
         if text in _SECTION_WORDS:
             return None  # "法定代表人信息": a section heading, the name follows below
         text = _strip_words(text, fdef.strip)
@@ -365,6 +382,10 @@ class Extractor:
         self.mt = mt
         self.index = _LabelIndex(mt)
         self.fdefs = {f.name: f for f in mt.fields}
+        # Fields that own a group of generic labels (the person whose 姓名 and 身份证号码
+        # follow); a generic label belongs to the owner read last, whatever came between
+        # ("姓名 / 联系电话 / 身份证件号码" in an agent's section).
+        self.owners = {a for f in mt.fields for a in f.after}
 
     def extract_page(self, view: PageView, side: str | None = None) -> dict[str, ExtractedField]:
         page = view.page
@@ -396,10 +417,10 @@ class Extractor:
                         f for f in hit.label.context
                         if f in allowed and last_field in self.fdefs[f].after
                     ][:1]
-                if hit.label.fields:
-                    last_field = hit.label.fields[0]
-                elif targets:
-                    last_field = targets[0]
+                owner = next((f for f in (*hit.label.fields, *targets) if f in self.owners),
+                             None)
+                if owner is not None:
+                    last_field = owner
                 if not targets or all(_ok(out.get(t)) for t in targets):
                     continue
                 end = hits[k + 1].start if k + 1 < len(hits) else len(text)
@@ -516,9 +537,6 @@ class Extractor:
 
     def _fallbacks(self, view: PageView, out: dict[str, ExtractedField],
                    allowed: set[str]) -> None:
-        page = view.page
-        lines = page.lines
-        texts = view.texts
         for name, fdef in self.fdefs.items():
             if name not in allowed or _ok(out.get(name)):
                 continue
@@ -527,19 +545,7 @@ class Extractor:
                 found = self._from_title(fdef, view)
             if found is None:
                 for pat in fdef.patterns:
-                    for i, t in enumerate(texts):
-                        m = re.search(pat, t)
-                        if m:
-                            found = normalise(fdef, m.group(1) if m.groups() else m.group(0),
-                                              lines[i].confidence, page.number, lines[i].box)
-                            break
-                    if found is None:
-                        m = re.search(pat, "".join(texts))
-                        if m:
-                            val = m.group(1) if m.groups() else m.group(0)
-                            i = next((k for k, t in enumerate(texts) if val[:4] in t), 0)
-                            found = normalise(fdef, val, lines[i].confidence, page.number,
-                                              lines[i].box) if lines else None
+                    found = self._by_pattern(fdef, pat, view)
                     if _ok(found):
                         break
             if found is None and fdef.by_shape:
@@ -549,6 +555,37 @@ class Extractor:
                 old = out.get(name)
                 if old is None or (not _ok(old) and _ok(found)):
                     out[name] = found
+
+    def _by_pattern(self, fdef: FieldDef, pat: str, view: PageView) -> ExtractedField | None:
+        """The first match of a regex fallback whose value is good for the field's kind,
+        on one line or across line breaks; else the first value it gave at all."""
+        page = view.page
+        lines = page.lines
+        texts = view.texts
+        first: ExtractedField | None = None
+        for i, t in enumerate(texts):
+            for m in re.finditer(pat, t):
+                cand = normalise(fdef, m.group(1) if m.groups() else m.group(0),
+                                 lines[i].confidence, page.number, lines[i].box)
+                if _ok(cand):
+                    return cand
+                first = first or cand
+        if not lines:
+            return first
+        joined = "".join(texts)
+        starts = []
+        at = 0
+        for t in texts:
+            starts.append(at)
+            at += len(t)
+        for m in re.finditer(pat, joined):
+            val = m.group(1) if m.groups() else m.group(0)
+            i = max(k for k, s in enumerate(starts) if s <= m.start(m.lastindex or 0))
+            cand = normalise(fdef, val, lines[i].confidence, page.number, lines[i].box)
+            if _ok(cand):
+                return cand
+            first = first or cand
+        return first
 
     def _from_title(self, fdef: FieldDef, view: PageView) -> ExtractedField | None:
         """The value printed in the document's own title ("XX有限公司章程"). Only a title

@@ -243,10 +243,70 @@ def clean_value(text: str) -> str:
             return value
 
 
+CHECK_MARKS = "☑☒☐□■▪▫◻◼⬜⬛√✓✔✗✘"
+"""Check boxes and tick marks: printed on forms beside options and names, and read by OCR
+into the neighbouring value ("☑段强军"). They never belong to a name or a number."""
+TICKED_MARKS = "☑☒■▪◼⬛√✓✔"
+_MARKS_RE = re.compile(f"[{CHECK_MARKS}]")
+
+
+def strip_marks(text: str) -> str:
+    return _MARKS_RE.sub("", text)
+
+
+def ticked_options(text: str) -> str:
+    """The options ticked in a check-box list ("☑设立 □变更 □备案" -> "设立"); the text
+    itself when it holds no ticked box."""
+    parts = re.split(f"([{CHECK_MARKS}])", text)
+    if len(parts) < 3 or not any(p and p in TICKED_MARKS for p in parts):
+        return strip_marks(text).strip()
+    chosen = [parts[k + 1].strip(" ;；,，、") for k in range(1, len(parts) - 1, 2)
+              if parts[k] in TICKED_MARKS and parts[k + 1].strip()]
+    return "、".join(chosen) if chosen else strip_marks(text).strip()
+
+
+_CJK = "\u4e00-\u9fff"
+_DOTS = "·•‧・.．\u2027\u00b7\u30fb\u2022"
+_NAME_DOT = re.compile(f"(?<=[{_CJK}])\\s*[{_DOTS}]\\s*(?=[{_CJK}])")
+_BRACKETED = re.compile(r"\([^()]{0,12}\)")
+_HONORIFIC = re.compile(r"(?:同志|先生|女士)$")
+# Words that are never part of a person's name but often sit next to one on a form or in
+# a letter ("代理人无转委托权", "上述受托人", "授权委托书").
+_NOT_NAME_WORDS = ("委托", "代理", "受托", "申请", "公司", "单位", "上述", "本人", "我方",
+                   "签字", "签名", "盖章", "姓名", "信息", "证件", "号码", "身份", "电话",
+                   "地址", "日期", "法定", "负责人", "经办", "承诺", "如下", "同意", "办理",
+                   "事项", "权限", "有限", "名称")
+MAX_NAME_CHARS = 5
+"""A Chinese name without a middle dot has two to five characters (复姓 + two)."""
+
+
+def person_name(text: str) -> str | None:
+    """A person's name as printed on an ID card: check boxes, bracketed notes, punctuation,
+    spaces and Latin or digit noise removed; a middle dot between the parts of a
+    transliterated name kept as "·" (OCR reads it as ".", "•" or a space). None when
+    what remains cannot be a name (one character, a sentence, a role word)."""
+    t = strip_marks(to_halfwidth(text))
+    t = _BRACKETED.sub("", t)
+    t = _NAME_DOT.sub("·", t)
+    if "·" not in t and len(re.sub(f"[^{_CJK}]", "", t)) > MAX_NAME_CHARS:
+        # Too long for a name without a dot: a space read where the dot was.
+        t = re.sub(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])", "·", t.strip())
+    if re.search(f"[{_CJK}]", t):
+        t = re.sub(f"[^{_CJK}·]", "", t).strip("·")
+        t = _HONORIFIC.sub("", t)
+        plain = t.replace("·", "")
+        longest = 20 if "·" in t else MAX_NAME_CHARS
+        if not 2 <= len(plain) <= longest or any(w in t for w in _NOT_NAME_WORDS):
+            return None
+        return t
+    latin = " ".join(re.sub(r"[^A-Za-z ]", " ", t).split())
+    return latin.upper() if len(latin.replace(" ", "")) >= 3 else None
+
+
 def same_text(a: str | None, b: str | None) -> bool:
-    """Equality the way a clerk would judge it: ignoring spacing, width and punctuation,
-    and case for identifiers."""
+    """Equality the way a clerk would judge it: ignoring spacing, width, punctuation and
+    check marks, and case for identifiers."""
     if a is None or b is None:
         return False
-    strip = re.compile(r"[\s:;,.。，；、()\[\]\"'“”‘’《》<>\-_~·•]")
+    strip = re.compile(r"[\s:;,.。，；、()\[\]\"'“”‘’《》<>\-_~·•" + CHECK_MARKS + "]")
     return strip.sub("", to_halfwidth(a)).upper() == strip.sub("", to_halfwidth(b)).upper()

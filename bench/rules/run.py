@@ -355,7 +355,8 @@ def print_summary(s: dict[str, Any], score: Score, *, details: bool = True) -> N
     print(f"cases with every slot right {score.cases_all_slots_ok}/{score.cases}")
     ok_status = sum(n for (t, g), n in score.status.items() if t == g)
     print(f"status accuracy         {_pct(ok_status, score.cases)}")
-    print(f"fields exact (all)      {_pct(sum(v[0] for v in score.fields.values()), sum(v[1] for v in score.fields.values()))}")
+    fields_ok = sum(v[0] for v in score.fields.values())
+    print(f"fields exact (all)      {_pct(fields_ok, sum(v[1] for v in score.fields.values()))}")
     print(f"false complete          {s['false_complete']} {s['false_complete_cases'] or ''}")
     print("status truth->got       " + ", ".join(f"{k}: {v}" for k, v in s["status"].items()))
     print(f"rules time per case     median {s['rules_ms_median']:.2f} ms, "
