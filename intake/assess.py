@@ -17,16 +17,19 @@ from rules.types import CompletenessReport, PageText, ReusableCertificate, TextL
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A file or page that could not be read: it may hold a material we cannot see."""
+    """A file or page that could not be read: it may hold a material we cannot see.
+    `page` is the page's number in the case (None: the whole file failed), `source_page`
+    its place in the uploaded file."""
 
     source: str
     page: int | None
     code: str
     message: str
+    source_page: int | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"source": self.source, "page": self.page, "code": self.code,
-                "message": self.message}
+        return {"source": self.source, "page": self.page, "source_page": self.source_page,
+                "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,17 @@ def assess(
     facts: Mapping[str, object] | None = None,
     certificates: Sequence[ReusableCertificate] = (),
     unreadable: Sequence[Unreadable] = (),
+    numbers: Sequence[int] | None = None,
 ) -> Assessment:
-    """Classify, extract and check. Pages are numbered 1.. in the order given."""
-    texts = [to_page_text(number, page) for number, page in enumerate(pages, start=1)]
+    """Classify, extract and check. `numbers` are the pages' numbers, the ones every page
+    reference of the report (documents, fields, findings and their evidence) uses: a
+    case passes its own page numbers (`Page.sequence`, with gaps where a page failed);
+    without them pages are numbered 1.. in the order given."""
+    if numbers is None:
+        numbers = range(1, len(pages) + 1)
+    if len(numbers) != len(pages) or len(set(numbers)) != len(numbers):
+        raise ValueError("one distinct page number per page is required")
+    texts = [to_page_text(number, page) for number, page in zip(numbers, pages, strict=True)]
     analysis = analyse_pages(texts, catalog)
     report = check_completeness(
         item, analysis.documents, acceptance_date, catalog=catalog, facts=facts,

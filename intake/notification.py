@@ -2,10 +2,12 @@
 
 When a case's materials are incomplete the service centre must tell the applicant, once and
 in writing, everything that is missing or must be corrected — so that the applicant needs
-at most one more visit. `render_notification` turns a `CompletenessReport` into that
-document: every slot in `report.to_bring` with what is wrong, where a 告知承诺书 may replace
-it, and the item's published legal basis, time limits, handling place and phone. A report
-with nothing to bring yields a notice saying the materials are complete (材料齐全).
+at most one more visit. `render_notification` turns a stored report (the JSON of a case's
+assessment, or a `CompletenessReport`) into that document: every missing or invalid slot
+with what is wrong, where a 告知承诺书 may replace it, the pages the staff must still look
+at (unreadable or unclassified, by their number in the case), and the item's published
+legal basis, time limits, handling place and phone. A report with nothing to bring yields
+a notice saying the materials are complete (材料齐全).
 
 Rendered with fpdf2 and Noto Sans CJK SC embedded (reportlab cannot embed CFF-flavoured
 OpenType). Note for tests: pdfplumber reads no text from fpdf2's embedded CFF font; use
@@ -14,15 +16,15 @@ pypdfium2 or ``pdftotext``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Protocol
+from typing import Any, Protocol
 
 from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 
 from intake.fonts import cjk_font
-from rules.types import CompletenessReport, ReportStatus, SlotResult, SlotState
+from rules.types import CompletenessReport
 
 
 class NotificationItem(Protocol):
@@ -74,29 +76,46 @@ class _NoticePdf(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _slot_problems(slot: SlotResult) -> list[str]:
+TO_BRING = ("missing", "invalid")
+
+
+def _slot_problems(slot: Mapping[str, Any]) -> list[str]:
     """Plain-Chinese reasons for one slot, without repeats."""
-    if slot.state is SlotState.MISSING:
+    if slot.get("state") == "missing":
         return ["未提交"]
     messages: list[str] = []
-    for finding in slot.findings:
-        text = finding.message.strip()
+    for finding in slot.get("findings", []):
+        text = str(finding.get("message", "")).strip()
         if text and text not in messages:
             messages.append(text)
     return messages or ["材料不符合要求，请核对后重新提交"]
 
 
-def _applicant(report: CompletenessReport) -> str | None:
-    for doc in report.documents:
-        if doc.material_type == "application_form":
-            name = doc.field_value("applicant_name")
+def chinese_part(bilingual: str) -> str:
+    """"中文。(English.)" -> "中文。": the notice is for the applicant, in Chinese."""
+    return bilingual.split("(", 1)[0].strip() or bilingual
+
+
+def _pages_to_review(report: Mapping[str, Any]) -> list[str]:
+    """The pages the staff still have to look at, worded with their number in the case:
+    pages that could not be read, and case-level findings that need a person."""
+    lines = [chinese_part(str(u.get("message", ""))) for u in report.get("unreadable", [])]
+    lines += [str(f.get("message", "")) for f in report.get("findings", [])
+              if f.get("needs_review")]
+    return [line for line in lines if line]
+
+
+def _applicant(report: Mapping[str, Any]) -> str | None:
+    for doc in report.get("documents", []):
+        if doc.get("type") == "application_form":
+            name = (doc.get("fields", {}).get("applicant_name") or {}).get("value")
             if name:
-                return name
+                return str(name)
     return None
 
 
 def render_notification(
-    report: CompletenessReport,
+    report: Mapping[str, Any] | CompletenessReport,
     item: NotificationItem,
     *,
     case_number: str,
@@ -105,9 +124,12 @@ def render_notification(
 ) -> bytes:
     """The 一次性告知书 for `report` as PDF bytes (A4, Chinese, fonts embedded).
 
-    Lists every slot in `report.to_bring` — missing or invalid — numbered, with its
-    reasons and, where the slot allows it, that a 告知承诺书 may be submitted instead.
+    Lists every missing or invalid slot, numbered, with its reasons and, where the slot
+    allows it, that a 告知承诺书 may be submitted instead. Reads only the report: what it
+    prints is what was stored.
     """
+    if isinstance(report, CompletenessReport):
+        report = report.to_dict()
     font = cjk_font(False)
     bold = cjk_font(True)
     pdf = _NoticePdf(center_name, case_number)
@@ -144,12 +166,13 @@ def render_notification(
     ]
     if applicant:
         header.append(("申请人", applicant))
-    header += [("受理日期", _cn_date(report.acceptance_date)), ("告知日期", _cn_date(issued_on))]
+    header += [("受理日期", _cn_date(date.fromisoformat(str(report["acceptance_date"])))),
+               ("告知日期", _cn_date(issued_on))]
     for label, value in header:
         para(f"{label}：{value}")
     pdf.ln(3)
 
-    to_bring = report.to_bring
+    to_bring = [s for s in report.get("slots", []) if s.get("state") in TO_BRING]
     addressee = f"{applicant}：" if applicant else "申请人："
     para(addressee)
     if to_bring:
@@ -165,19 +188,22 @@ def render_notification(
             "无需补齐或补正材料。",
             indent=8,
         )
-    if report.status is ReportStatus.NEEDS_REVIEW:
+    to_review = _pages_to_review(report)
+    if report.get("status") == "needs_review" or to_review:
         para("部分材料的识别结果需要工作人员人工复核，复核结果如有变化将另行告知。", indent=8)
+        for line in to_review:
+            para(f"复核：{line}", indent=8)
     pdf.ln(2)
 
     for number, slot in enumerate(to_bring, 1):
         # Keep a slot's heading with at least its first reason on the same page.
         if pdf.get_y() + 3 * LINE_MM > pdf.page_break_trigger:
             pdf.add_page()
-        kind = "缺少材料" if slot.state is SlotState.MISSING else "需补正"
-        para(f"{number}. {slot.name}（{kind}）", style="B")
+        kind = "缺少材料" if slot.get("state") == "missing" else "需补正"
+        para(f"{number}. {slot.get('name', '')}（{kind}）", style="B")
         for problem in _slot_problems(slot):
             para(f"问题：{problem}", indent=7)
-        if slot.commitment_allowed:
+        if slot.get("commitment_allowed"):
             para("可提交《告知承诺书》代替该材料。", indent=7)
         pdf.ln(1.5)
 

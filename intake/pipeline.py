@@ -81,6 +81,15 @@ def backoff(retries: int, *, base: float = 2.0, cap: float = 60.0) -> float:
     return random.uniform(base, min(cap, base * 2 ** retries))
 
 
+def case_page_message(error: SourceError, sequence: int) -> str:
+    """The message of a page that failed, worded with the page's number in the case: the
+    reader numbers pages within their file, the clerk sees them numbered across the case
+    (batch view, archive PDF, report)."""
+    if error.page is None:
+        return error.message
+    return message(error.code, **{**error.fields, "page": sequence})
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -171,7 +180,7 @@ class Pipeline:
             raw = self._source(file_row).read_page(index - 1)
         except SourceError as exc:
             return self._finish(page_id, context, started, status="failed",
-                                error_code=exc.code, error_message=exc.message)
+                                error_code=exc.code, error_message=case_page_message(exc, number))
         except Exception as exc:
             return self._failed(page_id, number, context, started, exc, STORE_UNAVAILABLE
                                 if isinstance(exc, TRANSIENT_ERRORS) else READ_FAILED)
@@ -187,7 +196,7 @@ class Pipeline:
             metrics.STAGE_SECONDS.labels("ocr").observe(time.perf_counter() - ocr_started)
         except SourceError as exc:
             return self._finish(page_id, context, started, status="failed",
-                                error_code=exc.code, error_message=exc.message)
+                                error_code=exc.code, error_message=case_page_message(exc, number))
         except Exception as exc:
             return self._failed(page_id, number, context, started, exc, READ_FAILED)
         return self._finish(page_id, context, started, result=result)
@@ -285,8 +294,9 @@ class Pipeline:
             case = batch.case
             result = assess_stored_case(self.runtime, repo, case)
             repo.replace_documents(case.id, result.documents())
+            by_sequence = {p.sequence: p for p in result.pages}
             for cls in result.assessment.analysis.classifications:
-                row = result.pages[cls.page - 1]
+                row = by_sequence[cls.page]
                 row.material_type, row.class_confidence = cls.material_type, cls.confidence
             report = result.report_dict()
             repo.save_report(case, report, result.applicant_name)
@@ -365,32 +375,17 @@ class Pipeline:
 
 @dataclass(frozen=True)
 class CaseAssessment:
-    """An assessment of a stored case, with the rules' page numbers (1..n over the pages it
-    was given) mapped back to the case's page sequence numbers."""
+    """An assessment of a stored case. The rules were given the case's page numbers
+    (`Page.sequence`), so every page reference in it is one the clerk can find."""
 
     assessment: Assessment
     pages: list[Page]
 
-    def _sequence(self, number: int) -> int:
-        return self.pages[number - 1].sequence
-
     def documents(self) -> list[dict[str, Any]]:
-        out = []
-        for doc in self.assessment.report.documents:
-            data = doc.to_dict()
-            data["pages"] = [self._sequence(n) for n in doc.pages]
-            out.append(data)
-        return out
+        return [doc.to_dict() for doc in self.assessment.report.documents]
 
     def report_dict(self) -> dict[str, Any]:
-        report = self.assessment.to_dict()
-        report["documents"] = self.documents()
-        for doc in report["documents"]:
-            for fld in doc["fields"].values():
-                if fld.get("page") is not None:
-                    fld["page"] = self._sequence(fld["page"])
-        report["unassigned_pages"] = [self._sequence(n) for n in report["unassigned_pages"]]
-        return report
+        return self.assessment.to_dict()
 
     @property
     def applicant_name(self) -> str | None:
@@ -411,8 +406,10 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
     all_pages = repo.pages_of_case(case.id)
     pages = [p for p in all_pages if p.status in ("done", "blank") and p.ocr is not None]
     unreadable = [
-        Unreadable(p.file.filename, p.index_in_file, p.error_code or "page.failed",
-                   p.error_message or "") for p in all_pages if p.status == "failed"
+        Unreadable(p.file.filename, p.sequence, p.error_code or READ_FAILED,
+                   p.error_message or message(p.error_code or READ_FAILED, page=p.sequence),
+                   source_page=p.index_in_file)
+        for p in all_pages if p.status == "failed"
     ] + [
         Unreadable(f.filename, None, f.error_code or "file.failed", f.error_message or "")
         for f in repo.files_of_case(case.id) if f.status == "failed"
@@ -420,7 +417,8 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
     item = runtime.catalog.item(case.item_code)
     result = assess([OcrPage.from_dict(p.ocr) for p in pages if p.ocr is not None], item,
                     runtime.catalog, case.acceptance_date, facts=case.facts,
-                    certificates=certificates or (), unreadable=unreadable)
+                    certificates=certificates or (), unreadable=unreadable,
+                    numbers=[p.sequence for p in pages])
     if certificates is None:
         found = reusable_certificates(repo.session, runtime.catalog, item, result.report,
                                       case.acceptance_date, case.facts)

@@ -248,6 +248,6 @@ class IntakeService:
             case = self._case(repo, case_id)
             result = assess_stored_case(self.runtime, repo, case)
             return render_notification(
-                result.assessment.report, self.runtime.catalog.item(case.item_code),
+                result.report_dict(), self.runtime.catalog.item(case.item_code),
                 case_number=case.number, issued_on=issued_on or date.today(),
                 center_name=self.runtime.settings.service_center_name)

@@ -78,14 +78,19 @@ CODES: Final = frozenset(MESSAGES)
 class SourceError(Exception):
     """A file or one of its pages cannot be used.
 
-    `page` is the 1-based page number for ``page.*`` codes, ``None`` for the whole file.
+    `page` is the 1-based page number for ``page.*`` codes, ``None`` for the whole file:
+    the page's place in its file. `fields` fill the message's placeholders, so a caller
+    that numbers pages otherwise (a case numbers them across files) can word the message
+    again with its own number.
     """
 
-    def __init__(self, code: str, message: str, *, page: int | None = None) -> None:
+    def __init__(self, code: str, message: str, *, page: int | None = None,
+                 fields: dict[str, object] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.page = page
+        self.fields = dict(fields or {})
 
     @classmethod
     def of(cls, code: str, *, page: int | None = None, **fields: object) -> SourceError:
@@ -95,4 +100,5 @@ class SourceError(Exception):
             fields.setdefault("page", page)
         fields.setdefault("what_zh", "")
         fields.setdefault("what_en", "")
-        return cls(code, f"{zh.format(**fields)}({en.format(**fields)})", page=page)
+        return cls(code, f"{zh.format(**fields)}({en.format(**fields)})", page=page,
+                   fields=fields)

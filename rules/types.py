@@ -24,8 +24,10 @@ class TextLine:
 
 @dataclass(frozen=True)
 class PageText:
-    """One page as the rules see it. `number` is the 1-based position of the page in the
-    case or batch (global across files); `source`/`source_page` say where it came from."""
+    """One page as the rules see it. `number` is the page's number in the case (its
+    `Page.sequence`: global across files, with gaps where a page could not be read), and
+    every page reference the rules produce uses it; `source`/`source_page` say where it
+    came from."""
 
     number: int
     lines: tuple[TextLine, ...]
