@@ -25,9 +25,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the item catalog.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -430,3 +432,40 @@ def db_upgrade() -> None:
 
 def main() -> None:
     app()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the audit chain's head and store the checkpoint in the object store."""
+    from intake.audit import AuditKeyError, checkpoint
+
+    runtime = _runtime(_settings())
+    try:
+        signed = checkpoint(runtime)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        runtime.close()
+    out.print(f"checkpoint: {signed.count} entries, head {signed.head_hash[:16]}…, "
+              f"{signed.at.isoformat()}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Replay the audit chain and check it extends the newest checkpoint; exit 1 naming the
+    first entry that was changed, removed or reordered, or a cut-off tail."""
+    from intake.audit import AuditKeyError, verify
+
+    runtime = _runtime(_settings())
+    try:
+        result = verify(runtime)
+    except AuditKeyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    if not result.ok:
+        err.print(f"[red]audit log tampered: {result.message}[/red]")
+        raise typer.Exit(1)
+    out.print(f"ok: {result.message}")

@@ -447,13 +447,11 @@ class CertificateService:
         with self.runtime.database.session() as session:
             rows = CertificateRegistry(session).search([holder or ""], asked)
             views = [view_of(r, day, masked=masked) for r in rows]
-            audit = AuditLog(session)
-            if not self.runtime.settings.audit_durable_reads:
-                audit.defer_flush()
-            audit.append(
-                actor, action, result="ok", target=",".join(sorted(asked)) or None,
-                holder_id=holder, purpose=purpose, case_ref=case_ref,
-                detail={"count": len(rows), "certificates": [r.id for r in rows][:50]})
+        # Answered only once the entry is durable; concurrent queries share the flush.
+        self.runtime.audit_writer.append(
+            actor, action, result="ok", target=",".join(sorted(asked)) or None,
+            holder_id=holder, purpose=purpose, case_ref=case_ref,
+            detail={"count": len(rows), "certificates": [r.id for r in rows][:50]})
         return views
 
     def _visible(self, session: Session, actor: Actor, action: str, cert_id: str,
@@ -478,9 +476,9 @@ class CertificateService:
         with self.runtime.database.session() as session:
             row = self._visible(session, actor, action, cert_id, purpose, case_ref)
             view = view_of(row, as_of or date.today(), masked=actor.role == "clerk")
-            AuditLog(session).append(actor, action, result="ok", target=cert_id,
-                                     holder_id=row.holder_id, purpose=purpose,
-                                     case_ref=case_ref)
+            holder = row.holder_id
+        self.runtime.audit_writer.append(actor, action, result="ok", target=cert_id,
+                                         holder_id=holder, purpose=purpose, case_ref=case_ref)
         return view
 
     def scan(self, actor: Actor, cert_id: str, *, purpose: str | None,

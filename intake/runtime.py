@@ -10,6 +10,7 @@ from intake.settings import Settings, engine_options
 from ocr.engine import EngineOptions, OcrEngine, get_engine
 from ocr.sources import Limits
 from rules.catalog import Catalog, load_catalog
+from storage.audit import AuditWriter
 from storage.db import Database
 from storage.objects import LocalObjectStore, ObjectStore
 
@@ -74,5 +75,12 @@ class Runtime:
             return self.engine_override
         return get_engine(self.engine_options)
 
+    @cached_property
+    def audit_writer(self) -> AuditWriter:
+        """Durable audit appends with group commit, shared by this process's requests."""
+        return AuditWriter(self.database)
+
     def close(self) -> None:
+        if "audit_writer" in self.__dict__:
+            self.audit_writer.close()
         self.database.dispose()

@@ -101,11 +101,13 @@ class Settings(BaseSettings):
         description="certificate types verified without a reviewer when every field "
                     "passed its checks with high confidence; empty: reviewers only")
     auto_verify_min_confidence: float = Field(default=0.95, ge=0.0, le=1.0)
-    audit_durable_reads: bool = Field(
-        default=True, description="wait for the audit entry of a certificate read to reach "
-                                  "the disk before answering (PostgreSQL); false trades the "
-                                  "last fraction of a second of entries on a database crash "
-                                  "for latency")
+    # the audit log's signed checkpoints (intake.audit)
+    audit_signing_key: SecretStr | None = Field(
+        default=None, description="base64 of a 32-byte Ed25519 seed that signs audit "
+                                  "checkpoints; development: made once in the data dir")
+    audit_key_name: str = Field(default="docintake-audit", pattern=r"^[A-Za-z0-9._+-]{1,100}$")
+    audit_origin: str = Field(default="docintake", pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+                              description="names this deployment's log in its checkpoints")
 
     @field_validator("database_url")
     @classmethod
@@ -141,6 +143,9 @@ class Settings(BaseSettings):
                 and self.s3_secret_key.get_secret_value() in _DEFAULT_SECRETS):
             raise ValueError("production refuses the default DOCINTAKE_S3_SECRET_KEY; "
                              "set the object store's real secret")
+        if self.environment == "production" and self.audit_signing_key is None:
+            raise ValueError("production requires DOCINTAKE_AUDIT_SIGNING_KEY (the audit "
+                             "checkpoints' signing key, kept outside the database)")
         return self
 
     @property

@@ -1,25 +1,56 @@
-"""The append-only audit log of certificate use: who (key, name, role) did what to which
+"""The append-only, tamper-evident audit log: who (key, name, role) did what to which case or
 certificate, for which purpose and case, when, and with what result.
 
 There is deliberately no update or delete here, and the database refuses both with a
-trigger (see migration 0002). The holder's ID is stored in full in this table so a holder
-can ask "who used my certificates"; it is never written to application logs, and list
-views mask it.
+trigger (see migration 0002). That stops honest code, not someone with the database's
+owner password, so the log also proves itself:
+
+* **A hash chain.** Every entry carries its position `seq` (1, 2, 3 … without gaps), the
+  hash of the entry before it, and its own hash: SHA-256 over a canonical encoding of all
+  its fields and that previous hash (`entry_digest`). Changing, removing or reordering an
+  entry breaks the chain from there on; `verify_chain` replays it and names the first
+  entry that does not fit.
+* **One writer at a time.** Appends take the chain lock (a PostgreSQL transaction-level
+  advisory lock, a process lock on SQLite) before reading the head, and hold it until their
+  transaction ends, so two appends can never both extend the same head: the chain cannot
+  fork. `seq` is also unique in the schema.
+* **Group commit.** A certificate query must not answer before its audit entry is durable,
+  but one disk flush per query caps throughput under concurrency. `AuditWriter` collects
+  the entries of concurrent requests, appends them in one transaction and one flush, and
+  then releases every waiting request (`AuditWriter.append` blocks until then).
+
+Signed checkpoints of the chain's head, kept outside the database, catch a cut-off tail:
+see `intake.audit`.
+
+The holder's ID is stored in full in this table so a holder can ask "who used my
+certificates"; it is never written to application logs, and list views mask it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+import hashlib
+import json
+import queue
+import threading
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from storage.models import AuditEntry
 
+if TYPE_CHECKING:
+    from storage.db import Database
+
 RESULTS = ("ok", "denied", "invalid", "not_found")
+GENESIS = "0" * 64
+"""The `prev_hash` of the first entry."""
+CHAIN_FORMAT = 1
+"""Version of the canonical encoding, hashed into every entry."""
+_ADVISORY_KEY = 0x646F6361756469  # "docaudi": the chain lock's PostgreSQL advisory key
 
 
 @dataclass(frozen=True)
@@ -35,6 +66,64 @@ class Actor:
 SERVICE = Actor(None, "docintake", "service")
 
 
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
+    """SHA-256 over the canonical encoding of an entry: every field, in a fixed order, as
+    compact UTF-8 JSON with sorted object keys, plus the previous entry's hash."""
+    fields = [
+        CHAIN_FORMAT, entry.seq, prev_hash, _utc(entry.at).isoformat(timespec="microseconds"),
+        entry.key_id, entry.actor, entry.role, entry.action, entry.target, entry.holder_id,
+        entry.purpose, entry.case_ref, entry.result, entry.detail,
+    ]
+    encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                         default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+# -- the chain lock -------------------------------------------------------------------------
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+def _release_at_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:  # a savepoint ends, the transaction goes on
+        return
+    lock = session.info.pop("audit_chain_lock", None)
+    if lock is not None and lock is not True:  # PostgreSQL released its own at commit
+        lock.release()
+
+
+def _take_chain_lock(session: Session) -> None:
+    """Hold the chain lock until this session's transaction ends (commit or rollback)."""
+    if "audit_chain_lock" in session.info:
+        return
+    if not session.info.get("audit_chain_listener"):
+        event.listen(session, "after_transaction_end", _release_at_end)
+        session.info["audit_chain_listener"] = True
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+        session.info["audit_chain_lock"] = True  # released by PostgreSQL at commit
+        return
+    # SQLite: the embedded default runs in one process; its writers queue on this lock.
+    url = str(bind.engine.url)
+    with _process_locks_guard:
+        lock = _process_locks.setdefault(url, threading.Lock())
+    lock.acquire()
+    session.info["audit_chain_lock"] = lock
+
+
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
 class AuditLog:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -45,22 +134,20 @@ class AuditLog:
                ) -> AuditEntry:
         if result not in RESULTS:
             raise ValueError(f"unknown audit result {result!r}")
+        _take_chain_lock(self.session)
+        seq, prev_hash = _head(self.session)
         entry = AuditEntry(
-            at=datetime.now(UTC), key_id=actor.key_id, actor=actor.name[:200],
-            role=actor.role, action=action, target=target, holder_id=holder_id,
+            seq=seq + 1, prev_hash=prev_hash,
+            at=datetime.now(UTC),
+            key_id=actor.key_id, actor=actor.name[:200],
+            role=actor.role, action=action[:50], target=(target or None) and target[:200],
+            holder_id=(holder_id or None) and holder_id[:64],
             purpose=(purpose or None) and purpose[:500],
             case_ref=(case_ref or None) and case_ref[:200], result=result, detail=detail)
+        entry.entry_hash = entry_digest(entry, prev_hash)
         self.session.add(entry)
         self.session.flush()
         return entry
-
-    def defer_flush(self) -> None:
-        """Let this transaction's commit return before its WAL record is on disk
-        (PostgreSQL `synchronous_commit = off`, this transaction only). A database crash
-        may then lose the last fraction of a second of entries, never corrupt them; an
-        application crash loses nothing. No-op elsewhere."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
     def entries(self, *, holder_id: str | None = None, key_id: int | None = None,
                 since: datetime | None = None, actions: Collection[str] | None = None,
@@ -85,3 +172,147 @@ class AuditLog:
             select(AuditEntry.id).where(AuditEntry.action == action,
                                         AuditEntry.target == target,
                                         AuditEntry.case_ref == case_ref).limit(1)) is not None
+
+
+# -- verification ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first entry that does not fit the chain, and how."""
+
+    seq: int
+    entry_id: int | None
+    problem: str  # changed / removed / reordered
+
+    def describe(self) -> str:
+        where = f"entry seq {self.seq}" + (f" (id {self.entry_id})" if self.entry_id else "")
+        return {
+            "changed": f"{where} was changed: its content no longer matches its hash",
+            "removed": f"{where} is missing: the entry was removed",
+            "reordered": f"{where} does not follow the entry before it: entries were "
+                         "reordered or replaced",
+        }[self.problem]
+
+
+@dataclass(frozen=True)
+class ChainState:
+    count: int
+    head_seq: int
+    head_hash: str
+    broken: ChainBreak | None = None
+    hashes: dict[int, str] = field(default_factory=dict, repr=False)
+    """Hashes at the positions asked for (`verify_chain(..., remember=...)`)."""
+
+
+def _ordered(session: Session) -> Iterator[AuditEntry]:
+    yield from session.scalars(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
+
+
+def verify_chain(session: Session, remember: Collection[int] = ()) -> ChainState:
+    """Replay the whole chain from the first entry; stop at the first that does not fit."""
+    expected, prev_hash, count = 1, GENESIS, 0
+    hashes: dict[int, str] = {}
+    for entry in _ordered(session):
+        if entry.seq > expected:
+            return ChainState(count, expected - 1, prev_hash,
+                              ChainBreak(expected, None, "removed"), hashes)
+        if entry.seq < expected or entry.prev_hash != prev_hash:
+            return ChainState(count, expected - 1, prev_hash,
+                              ChainBreak(entry.seq, entry.id, "reordered"), hashes)
+        if entry_digest(entry, prev_hash) != entry.entry_hash:
+            return ChainState(count, expected - 1, prev_hash,
+                              ChainBreak(entry.seq, entry.id, "changed"), hashes)
+        prev_hash, count, expected = entry.entry_hash, count + 1, expected + 1
+        if entry.seq in remember:
+            hashes[entry.seq] = prev_hash
+        session.expunge(entry)  # a long chain is streamed, not kept
+    return ChainState(count, expected - 1, prev_hash, None, hashes)
+
+
+# -- group commit ---------------------------------------------------------------------------
+@dataclass
+class _Pending:
+    actor: Actor
+    action: str
+    fields: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    seq: int | None = None
+    error: BaseException | None = None
+
+
+class AuditWriter:
+    """Durable audit appends shared between concurrent requests (group commit).
+
+    `append` queues an entry and blocks until the transaction holding it has committed;
+    a single writer thread takes whatever entries are waiting (up to `max_batch`),
+    appends them in one transaction and one flush to disk, and wakes their callers. Under
+    load many entries share a flush; alone, an entry waits for exactly one. Nothing is
+    acknowledged before it is durable, so no entry is lost by answering early."""
+
+    def __init__(self, database: Database, *, max_batch: int = 500) -> None:
+        self.database = database
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    def append(self, actor: Actor, action: str, **fields: Any) -> int:
+        """Append one entry durably; returns its `seq`. Raises what the database raised."""
+        if fields.get("result") not in RESULTS:
+            raise ValueError(f"unknown audit result {fields.get('result')!r}")
+        if self._closed:
+            raise RuntimeError("the audit writer is closed")
+        self._ensure_thread()
+        pending = _Pending(actor, action, fields)
+        self._queue.put(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.seq is not None
+        return pending.seq
+
+    def _ensure_thread(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="docintake-audit",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            with self.database.session() as session:
+                log = AuditLog(session)
+                seqs = [log.append(p.actor, p.action, **p.fields).seq for p in batch]
+        except BaseException as exc:  # every caller learns its entry was not written
+            for pending in batch:
+                pending.error = exc
+                pending.done.set()
+            return
+        for pending, seq in zip(batch, seqs, strict=True):
+            pending.seq = seq
+            pending.done.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self._closed = True
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)

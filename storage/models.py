@@ -200,17 +200,22 @@ class Certificate(Base):
 
 
 class AuditEntry(Base):
-    """One row of the append-only audit log (UPDATE/DELETE are refused by triggers)."""
+    """One row of the append-only audit log (UPDATE/DELETE are refused by triggers), a link
+    of its hash chain (`storage.audit`)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_holder", "holder_id", "at"),
         Index("ix_audit_log_key", "key_id", "at"),
         Index("ix_audit_log_at", "at"),
+        UniqueConstraint("seq", name="uq_audit_log_seq"),
     )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     actor: Mapped[str] = mapped_column(String(200))

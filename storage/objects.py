@@ -34,6 +34,9 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def keys(self, prefix: str) -> list[str]:
+        """The keys that start with `prefix`, sorted."""
+
 
 MIB = 1024 * 1024
 
@@ -118,3 +121,14 @@ class LocalObjectStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
+
+    def keys(self, prefix: str) -> list[str]:
+        root = self.root.resolve()
+        # Walk only below the prefix's directory part: the originals may be millions.
+        base = self._path(prefix.rsplit("/", 1)[0]) if "/" in prefix else root
+        if not base.is_dir():
+            return []
+        return sorted(
+            key for path in base.rglob("*")
+            if path.is_file() and not path.name.startswith(".upload-")
+            and (key := path.relative_to(root).as_posix()).startswith(prefix))

@@ -202,6 +202,13 @@ class S3ObjectStore:
             raise ObjectStoreError(f"object {key}: {exc.code}") from exc
         return True
 
+    def keys(self, prefix: str) -> list[str]:
+        try:
+            return sorted(str(o.object_name) for o in self.client.list_objects(
+                self.bucket, prefix=prefix, recursive=True))
+        except S3Error as exc:
+            raise ObjectStoreError(f"listing {prefix}: {exc.code}") from exc
+
     # extras ----------------------------------------------------------------------------
     def presigned_url(self, key: str, expires: timedelta, filename: str | None = None
                       ) -> str:
