@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routes import audit, cases, catalog, certificates, health
+from api.routes import audit, cases, catalog, certificates, health, lifecycle
 from intake.certificates import CertificateService
 from intake.runners import TaskRunner, make_runner, resume_unfinished
 from intake.runtime import Runtime
@@ -33,6 +33,7 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.state.certificates = CertificateService(runtime)
     problems.install(app)
     app.include_router(cases.router, prefix=API_PREFIX)
+    app.include_router(lifecycle.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(certificates.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)

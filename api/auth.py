@@ -57,10 +57,16 @@ def require(*roles: str) -> Any:
     return Depends(dependency)
 
 
-ANY_ROLE = ("clerk", "reviewer", "admin", "system")
-CASE_READERS = ("clerk", "reviewer", "admin")
+ANY_ROLE = ("clerk", "reviewer", "approver", "admin", "system")
+CASE_READERS = ("clerk", "reviewer", "approver", "admin")
 CASE_WRITERS = ("clerk", "admin")
+# Who may take some lifecycle action; which action, from which state, is the state
+# machine's table (intake.lifecycle.TRANSITIONS).
+CASE_ACTORS = ("clerk", "reviewer", "approver", "admin")
+SUPERVISORS = ("admin", "approver", "reviewer")
 
 AnyRole = Annotated[Principal, require(*ANY_ROLE)]
 CaseReader = Annotated[Principal, require(*CASE_READERS)]
 CaseWriter = Annotated[Principal, require(*CASE_WRITERS)]
+CaseActor = Annotated[Principal, require(*CASE_ACTORS)]
+Supervisor = Annotated[Principal, require(*SUPERVISORS)]

@@ -26,7 +26,10 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the item catalog.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+calendar_app = typer.Typer(no_args_is_help=True,
+                           help="The working-day calendar (holidays, adjusted working days).")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
@@ -366,7 +369,7 @@ def check(
 # apikey / catalog / db -------------------------------------------------------------------
 @apikey_app.command("create")
 def apikey_create(
-    role: Annotated[str, typer.Option(help="clerk, reviewer, admin or system")],
+    role: Annotated[str, typer.Option(help="clerk, reviewer, approver, admin or system")],
     name: Annotated[str, typer.Option(help="Who or what uses the key")] = "",
     scope: Annotated[list[str] | None, typer.Option(
         help="Certificate types a system key may query (repeatable)")] = None,
@@ -418,6 +421,58 @@ def catalog_validate(path: Annotated[Path, typer.Argument(help="Catalog director
         raise typer.Exit(1) from exc
     out.print(f"catalog OK: {len(catalog.items)} items, "
               f"{len(catalog.material_types)} material types")
+
+
+@calendar_app.command("load")
+def calendar_load(
+    file: Annotated[Path, typer.Argument(help="A year's schedule (YAML), see "
+                                              "rules/calendars/cn-2026.yaml")],
+    loaded_by: Annotated[str, typer.Option(help="Who loads it, for the record")] = "admin",
+) -> None:
+    """Load (or replace) one year's schedule; deadlines that depend on it are recomputed."""
+    from intake.calendar import load_schedule
+    from rules.workdays import ScheduleError, load_schedule_file
+
+    try:
+        schedule = load_schedule_file(file)
+    except ScheduleError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    stored = load_schedule(_runtime(_settings()), schedule, loaded_by=loaded_by)
+    out.print(f"calendar {schedule.year}: {stored} days loaded from {schedule.source} "
+              f"(version {schedule.version})")
+
+
+@calendar_app.command("show")
+def calendar_show(
+    year: Annotated[int, typer.Argument(help="Year")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The loaded schedule of a year: its source and every holiday or adjusted day."""
+    from intake.calendar import year_schedule
+
+    schedule = year_schedule(_runtime(_settings()), year)
+    if schedule is None:
+        message = (f"{year}: no schedule loaded; its deadlines count weekends and the fixed "
+                   "statutory dates only and are marked provisional")
+        if as_json:
+            sys.stdout.write(json.dumps({"year": year, "loaded": False}) + "\n")
+        err.print(message)
+        raise typer.Exit(1)
+    from rules.workdays import schedule_document
+
+    document = schedule_document(schedule)
+    if as_json:
+        sys.stdout.write(json.dumps({**document, "loaded": True}, ensure_ascii=False,
+                                    indent=1) + "\n")
+        return
+    table = Table(title=f"{year} — {schedule.source} (version {schedule.version})")
+    for column in ("date", "weekday", "working", "kind", "name"):
+        table.add_column(column)
+    for day in schedule.days:
+        table.add_row(day.day.isoformat(), day.day.strftime("%a"),
+                      "yes" if day.working else "no", day.kind, day.name)
+    out.print(table)
 
 
 @db_app.command("upgrade")

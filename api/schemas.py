@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.schemas_lifecycle import DeadlinesPublic
 from intake.service import BatchProgress, CaseView
 
 
@@ -28,10 +29,19 @@ class CasePublic(BaseModel):
     applicant_name: str | None
     created_at: datetime
     batch_ids: list[str]
+    state: str = Field(description="Where the case stands in its life (intake.lifecycle); "
+                                   "`status` is its completeness report's")
+    received_on: date
+    accepted_on: date | None
+    deadlines: DeadlinesPublic
 
     @classmethod
     def of(cls, view: CaseView) -> CasePublic:
-        return cls(**view.__dict__)
+        fields = {k: v for k, v in view.__dict__.items() if k != "life"}
+        life = view.life
+        assert life is not None, "a case view for the API carries its life"
+        return cls(**fields, state=life.state, received_on=life.received_on,
+                   accepted_on=life.accepted_on, deadlines=DeadlinesPublic.of(life.deadlines))
 
 
 class FilePublic(BaseModel):

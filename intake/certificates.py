@@ -442,7 +442,7 @@ class CertificateService:
                          fields={"types": ", ".join(sorted(asked - allowed))},
                          holder_id=holder, purpose=purpose, case_ref=case_ref,
                          target=",".join(sorted(types)))
-        day = as_of or date.today()
+        day = as_of or self.runtime.clock.today()
         masked = actor.role not in FULL_NUMBER_ROLES
         with self.runtime.database.session() as session:
             rows = CertificateRegistry(session).search([holder or ""], asked)
@@ -475,7 +475,8 @@ class CertificateService:
         self._check_purpose(actor, action, purpose, case_ref, target=cert_id)
         with self.runtime.database.session() as session:
             row = self._visible(session, actor, action, cert_id, purpose, case_ref)
-            view = view_of(row, as_of or date.today(), masked=actor.role == "clerk")
+            view = view_of(row, as_of or self.runtime.clock.today(),
+                           masked=actor.role == "clerk")
             holder = row.holder_id
         self.runtime.audit_writer.append(actor, action, result="ok", target=cert_id,
                                          holder_id=holder, purpose=purpose, case_ref=case_ref)
@@ -524,7 +525,7 @@ class CertificateService:
                 raise IntakeError("certificate.not_found", cert_id=cert_id)
             AuditLog(session).append(actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, detail={"reason": reason})
-            return view_of(row, date.today(), masked=False)
+            return view_of(row, self.runtime.clock.today(), masked=False)
 
     def expire_due(self, on: date) -> int:
         with self.runtime.database.session() as session:

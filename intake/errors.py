@@ -97,6 +97,25 @@ declare("case.not_found", 404, "案件 {case_id} 不存在。", "Case {case_id} 
 declare("case.processing", 409, "材料仍在识别中，请稍后再{action_zh}。",
         "Materials are still being processed; {action_en} again shortly.")
 
+# -- the life of a case (intake.lifecycle) ------------------------------------------------
+declare("case.invalid_transition", 409, "案件当前为“{state_zh}”状态，不能{action_zh}。",
+        "A case in state {state} cannot take the action {action}{allowed}.")
+declare("case.separation_of_duties", 403, "{who_zh}不能对本案作出决定（职责分离）。",
+        "Whoever {who_en} a case may not decide it (separation of duties).")
+declare("case.reason_required", 422, "{action_zh}须说明理由。", "Give a reason to {action}.")
+declare("case.already_extended", 409, "本案已延期一次，不能再次延期。",
+        "The case was already extended once; it cannot be extended again.")
+declare("case.extension_invalid", 422, "延期须为 1 至 {limit} 个工作日。",
+        "An extension is 1 to {limit} working days.")
+declare("case.outstanding_invalid", 422, "容缺受理的材料有误：{detail_zh}。",
+        "The outstanding material is invalid: {detail_en}.")
+declare("case.decision_invalid", 422, "决定须为准予许可（approve）或不予许可（deny）。",
+        "The decision is approve or deny.")
+
+# -- working-day calendar ---------------------------------------------------------------
+declare("calendar.invalid", 422, "节假日安排文件有误：{detail}。",
+        "The holiday schedule is invalid: {detail}.")
+
 # -- batches and files --------------------------------------------------------------------
 declare("batch.empty", 422, "没有上传任何文件。", "No files in the upload.")
 declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",

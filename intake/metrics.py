@@ -7,7 +7,8 @@ Two kinds, because work happens in other processes than the one that is scraped:
   `docintake worker --metrics-port` serves the sum over the node's worker processes
   (prometheus_client's multiprocess mode).
 * State metrics (`docintake_pages`, `docintake_page_failures`, `docintake_batches`,
-  `docintake_queue_depth`, `docintake_tasks_unacked`) are read at scrape time from the
+  `docintake_queue_depth`, `docintake_tasks_unacked`, `docintake_open_cases` by supervision
+  light) are read at scrape time from the
   database and the broker by `StateCollector`, so the API's `/metrics` shows the whole
   cluster however many workers there are, and survives their restarts.
 """
@@ -44,9 +45,11 @@ class StateCollector(Collector):
     messages} plus an `unacked` entry; it is absent for in-process runners."""
 
     def __init__(self, database: Database,
-                 queue_depths: Callable[[], dict[str, int]] | None = None) -> None:
+                 queue_depths: Callable[[], dict[str, int]] | None = None,
+                 case_lights: Callable[[], dict[str, int]] | None = None) -> None:
         self.database = database
         self.queue_depths = queue_depths
+        self.case_lights = case_lights
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         pages = GaugeMetricFamily("docintake_pages", "Pages by status", labels=["status"])
@@ -68,6 +71,7 @@ class StateCollector(Collector):
         except Exception:  # a scrape must not fail because the database is away
             log.warning("metrics: database not reachable", exc_info=True)
         yield from (pages, failures, batches)
+        yield from self._case_lights()
         if self.queue_depths is None:
             return
         depth = GaugeMetricFamily("docintake_queue_depth", "Messages waiting in a queue",
@@ -87,9 +91,26 @@ class StateCollector(Collector):
         yield from (depth, unacked)
 
 
+    def _case_lights(self) -> Iterator[GaugeMetricFamily]:
+        if self.case_lights is None:
+            return
+        open_cases = GaugeMetricFamily(
+            "docintake_open_cases", "Open cases by supervision light today (电子监察)",
+            labels=["light"])
+        try:
+            lights = self.case_lights()
+        except Exception:
+            log.warning("metrics: case lights not computable", exc_info=True)
+            return
+        for light, count in lights.items():
+            open_cases.add_metric([light], count)
+        yield open_cases
+
+
 def state_registry(database: Database,
-                   queue_depths: Callable[[], dict[str, int]] | None = None
+                   queue_depths: Callable[[], dict[str, int]] | None = None,
+                   case_lights: Callable[[], dict[str, int]] | None = None,
                    ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StateCollector(database, queue_depths))
+    registry.register(StateCollector(database, queue_depths, case_lights))
     return registry

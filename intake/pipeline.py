@@ -27,6 +27,7 @@ from intake import metrics
 from intake.assess import Assessment, Unreadable, assess
 from intake.certificates import CertificateService, reusable_certificates
 from intake.errors import message
+from intake.lifecycle import Lifecycle
 from intake.runtime import Runtime
 from ocr.reader import read_page
 from ocr.sources import Source, SourceError, open_source
@@ -300,6 +301,7 @@ class Pipeline:
                 row.material_type, row.class_confidence = cls.material_type, cls.confidence
             report = result.report_dict()
             repo.save_report(case, report, result.applicant_name)
+            Lifecycle(self.runtime).record_precheck(repo, case)
             certificates = CertificateService(self.runtime)
             certificates.record_reuse(session, case, report)
             certificates.auto_verify(session, case, report)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
+from intake.clock import Clock
 from intake.settings import Settings, engine_options
 from ocr.engine import EngineOptions, OcrEngine, get_engine
 from ocr.sources import Limits
@@ -48,6 +50,7 @@ class Runtime:
     catalog: Catalog
     engine_options: EngineOptions = field(default_factory=EngineOptions)
     engine_override: OcrEngine | None = None  # a test or replay engine instead of the model
+    clock: Clock = field(default_factory=Clock)  # every "now" and "today" comes from here
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -56,13 +59,19 @@ class Runtime:
         database = Database(settings.effective_database_url)
         if migrate:
             database.migrate()
-        return cls(
+        runtime = cls(
             settings=settings,
             database=database,
             objects=make_object_store(settings),
             catalog=catalog,
             engine_options=engine_options(settings),
+            clock=Clock(ZoneInfo(settings.timezone)),
         )
+        if migrate:
+            from intake.calendar import seed_calendar
+
+            seed_calendar(runtime)
+        return runtime
 
     @cached_property
     def limits(self) -> Limits:

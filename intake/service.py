@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from intake.errors import IntakeError, message
+from intake.lifecycle import Actor, CaseLife, Lifecycle
 from intake.notification import render_notification
 from intake.pipeline import assess_stored_case
 from intake.runners import TaskRunner
@@ -42,6 +43,7 @@ class CaseView:
     applicant_name: str | None
     created_at: datetime
     batch_ids: list[str] = field(default_factory=list)
+    life: CaseLife | None = None
 
 
 @dataclass(frozen=True)
@@ -97,27 +99,34 @@ class IntakeService:
     def __init__(self, runtime: Runtime, runner: TaskRunner) -> None:
         self.runtime = runtime
         self.runner = runner
+        self.lifecycle = Lifecycle(runtime)
 
     # cases ---------------------------------------------------------------------------
     def create_case(
         self, item_code: str, *, acceptance_date: date | None = None,
         facts: dict[str, Any] | None = None, created_by: int | None = None,
+        actor: Actor | None = None,
     ) -> CaseView:
         try:
             self.runtime.catalog.item(item_code)
         except UnknownItemError as exc:
             raise IntakeError("item.unknown", item_code=item_code) from exc
+        today = self.runtime.clock.today()
         with self.runtime.database.session() as session:
-            case = CaseRepository(session).create_case(
-                item_code=item_code, acceptance_date=acceptance_date or date.today(),
-                facts=facts, created_by=created_by)
-            view = self._case_view(case)
+            repo = CaseRepository(session)
+            case = repo.create_case(
+                item_code=item_code, acceptance_date=acceptance_date or today,
+                facts=facts, created_by=created_by, received_on=today)
+            self.lifecycle.record_receipt(
+                repo, case, actor or Actor(created_by, "docintake", "clerk"))
+            view = self._case_view(case, repo)
         log.info("case created", extra={"case_id": view.id})
         return view
 
     def get_case(self, case_id: str) -> CaseView:
         with self.runtime.database.session() as session:
-            return self._case_view(self._case(CaseRepository(session), case_id))
+            repo = CaseRepository(session)
+            return self._case_view(self._case(repo, case_id), repo)
 
     def _case(self, repo: CaseRepository, case_id: str) -> Case:
         case = repo.get_case(case_id)
@@ -125,13 +134,15 @@ class IntakeService:
             raise IntakeError("case.not_found", case_id=case_id)
         return case
 
-    def _case_view(self, case: Case) -> CaseView:
+    def _case_view(self, case: Case, repo: CaseRepository | None = None) -> CaseView:
+        life = (self.lifecycle.life(case, self.lifecycle.calendar(repo))
+                if repo is not None else None)
         return CaseView(
             id=case.id, number=case.number, item_code=case.item_code,
             item_name=self.runtime.catalog.item(case.item_code).name,
             acceptance_date=case.acceptance_date, status=case.status,
             applicant_name=case.applicant_name, created_at=case.created_at,
-            batch_ids=[b.id for b in case.batches],
+            batch_ids=[b.id for b in case.batches], life=life,
         )
 
     # batches -------------------------------------------------------------------------
@@ -249,5 +260,5 @@ class IntakeService:
             result = assess_stored_case(self.runtime, repo, case)
             return render_notification(
                 result.report_dict(), self.runtime.catalog.item(case.item_code),
-                case_number=case.number, issued_on=issued_on or date.today(),
+                case_number=case.number, issued_on=issued_on or self.runtime.clock.today(),
                 center_name=self.runtime.settings.service_center_name)

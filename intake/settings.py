@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_files_per_batch: int = Field(default=200, ge=1)
     service_center_name: str = "政务服务中心"
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone of the service center: the calendar date of receipts, "
+                    "acceptances and deadlines (working days) is taken there")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # object store: the local directory (embedded default) or an S3 API (MinIO, S3)
     object_store: Literal["local", "s3"] = "local"
@@ -114,6 +118,18 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("DOCINTAKE_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "Asia/Shanghai)") from exc
         return value
 
     @field_validator("ocr_cache_dir", mode="before")

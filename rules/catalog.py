@@ -277,6 +277,9 @@ class Item(_Model):
     fees: str = Field(min_length=1)
     legal_time_limit_days: int = Field(ge=0)
     committed_time_limit_days: int = Field(ge=0)
+    # Supervision turns a case yellow when this many working days or fewer are left to the
+    # committed limit (rules.deadlines).
+    yellow_threshold_days: int = Field(default=1, ge=0)
     handling_place: str = Field(min_length=1)
     consultation_phone: str = Field(min_length=1)
     supervision_phone: str = Field(min_length=1)

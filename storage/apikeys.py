@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ApiKey
 
-ROLES = ("clerk", "reviewer", "admin", "system")
+ROLES = ("clerk", "reviewer", "approver", "admin", "system")
 KEY_PREFIX = "dik"
 
 

@@ -17,6 +17,7 @@ from storage.models import (
     Batch,
     BatchFile,
     Case,
+    CaseEvent,
     DocumentRow,
     Page,
     SourceFile,
@@ -46,13 +47,17 @@ class CaseRepository:
         acceptance_date: date,
         facts: dict[str, Any] | None = None,
         created_by: int | None = None,
+        received_on: date | None = None,
     ) -> Case:
         # Readable at the window, unique without a shared counter (several API processes).
         number = f"SQ{acceptance_date:%Y%m%d}-{secrets.token_hex(3).upper()}"
+        received_on = received_on or acceptance_date
         case = Case(
             id=_new_id(), number=number, item_code=item_code,
             acceptance_date=acceptance_date, facts=dict(facts or {}), created_at=_now(),
-            created_by=created_by, status="open",
+            created_by=created_by, status="open", state="received",
+            received_on=received_on, notice_clock_from=received_on, pauses=[],
+            extension_days=0, outstanding=[],
         )
         self.session.add(case)
         self.session.flush()
@@ -60,6 +65,39 @@ class CaseRepository:
 
     def get_case(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id)
+
+    def lock_case(self, case_id: str) -> Case | None:
+        """The case, with its row write-locked until the transaction ends: transitions of one
+        case are serialised across processes (PostgreSQL waits on the row; SQLite serialises
+        writers), so two clerks cannot both accept it."""
+        self.session.execute(
+            update(Case).where(Case.id == case_id).values(state=Case.state)
+            .execution_options(synchronize_session=False))
+        case = self.session.get(Case, case_id)
+        if case is not None:
+            self.session.refresh(case)
+        return case
+
+    def cases_in_states(self, states: Iterable[str]) -> list[Case]:
+        return list(self.session.scalars(
+            select(Case).where(Case.state.in_(tuple(states))).order_by(Case.received_on)))
+
+    def add_event(
+        self, case: Case, *, action: str, from_state: str, to_state: str, on_date: date,
+        key_id: int | None, actor: str, role: str, reason: str | None,
+        payload: dict[str, Any] | None = None, at: datetime | None = None,
+    ) -> CaseEvent:
+        event = CaseEvent(case_id=case.id, at=at or _now(), on_date=on_date, action=action,
+                          from_state=from_state, to_state=to_state, key_id=key_id,
+                          actor=actor[:200], role=role, reason=reason,
+                          payload=dict(payload or {}))
+        self.session.add(event)
+        self.session.flush()
+        return event
+
+    def events_of_case(self, case_id: str) -> list[CaseEvent]:
+        return list(self.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
 
     def save_report(self, case: Case, report: dict[str, Any], applicant_name: str | None) -> None:
         case.report = report

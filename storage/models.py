@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -60,6 +61,23 @@ class Case(Base):
     report_updated_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # The case's life (intake.lifecycle): `status` above is the completeness report's;
+    # `state` is where the case stands, and these columns are the current projection of its
+    # `case_events` (the record), kept so deadlines need no replay.
+    state: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    notice_clock_from: Mapped[date] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    accepted_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reviewed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    paused_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    outstanding: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     batches: Mapped[list[Batch]] = relationship(back_populates="case", order_by="Batch.created_at")
 
@@ -227,3 +245,52 @@ class AuditEntry(Base):
     case_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     result: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class CaseEvent(Base):
+    """One transition of a case: who did what, when, why, with what payload. Written in the
+    same transaction as the state change it records."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    on_date: Mapped[date] = mapped_column(Date)  # in the center's time zone
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CalendarDayRow(Base):
+    """A day of a loaded year that is not an ordinary Monday–Friday working day or
+    Saturday/Sunday rest day, or that belongs to a named holiday period (rules.workdays)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(500))
+    version: Mapped[str] = mapped_column(String(100))
+
+
+class CalendarYear(Base):
+    """A year whose schedule is loaded: its days in `calendar_days` are the whole truth for
+    it (a year without a row is computed provisionally)."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(500))
+    version: Mapped[str] = mapped_column(String(100))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_by: Mapped[str] = mapped_column(String(200))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Header, Request, Response, UploadFile, stat
 from api.auth import CaseReader, CaseWriter
 from api.schemas import BatchPublic, CaseCreate, CasePublic
 from intake.errors import IntakeError
+from intake.lifecycle import Actor
 from intake.service import IntakeService, Upload
 
 router = APIRouter(tags=["cases"])
@@ -23,7 +24,8 @@ def _service(request: Request) -> IntakeService:
 def create_case(body: CaseCreate, request: Request, principal: CaseWriter) -> CasePublic:
     view = _service(request).create_case(
         body.item_code, acceptance_date=body.acceptance_date, facts=body.facts,
-        created_by=principal.key_id)
+        created_by=principal.key_id,
+        actor=Actor(principal.key_id, principal.name, principal.role))
     return CasePublic.of(view)
 
 

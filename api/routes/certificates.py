@@ -87,7 +87,7 @@ def revoke(cert_id: str, body: RevokeRequest, request: Request, principal: AnyRo
 @router.post("/certificates/expire")
 def expire(request: Request, _: Admin, on: date | None = None) -> dict[str, int]:
     """Mark valid certificates whose end date has passed as expired (e.g. nightly)."""
-    return {"expired": _service(request).expire_due(on or date.today())}
+    return {"expired": _service(request).expire_due(on or _service(request).runtime.clock.today())}
 
 
 @router.post("/cases/{case_id}/documents/{document_id}/verify",

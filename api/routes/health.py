@@ -86,7 +86,8 @@ def metrics(request: Request, _: MetricsReader) -> Response:
     if state is None:
         runner = _runner(request)
         depths = runner.queue_depths if isinstance(runner, CeleryRunner) else None
-        state = state_registry(_runtime(request).database, depths)
+        state = state_registry(_runtime(request).database, depths,
+                               case_lights=request.app.state.service.lifecycle.light_counts)
         request.app.state.metrics_registry = state
     body = generate_latest(REGISTRY) + generate_latest(state)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
