@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,9 @@ from intake.lifecycle import (
     plan_transition,
 )
 from intake.runners import make_runner
+from intake.runtime import Runtime
 from intake.service import IntakeService
+from intake.settings import load_settings
 from rules.workdays import parse_schedule
 from storage.apikeys import create_api_key
 from storage.cases import CaseRepository
@@ -68,7 +71,10 @@ class World:
 
 
 @pytest.fixture
-def world(runtime: Any) -> Iterator[World]:
+def world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """On SQLite and on PostgreSQL (the row lock of a transition differs between them)."""
+    runtime = Runtime.from_settings(load_settings(
+        data_dir=tmp_path / "data", task_mode="inline", database_url=database_url))
     actors = {}
     with runtime.database.session() as session:
         for name, role in (("clerk", "clerk"), ("clerk2", "clerk"), ("reviewer", "reviewer"),
@@ -79,6 +85,7 @@ def world(runtime: Any) -> Iterator[World]:
     service = IntakeService(runtime, make_runner(runtime))
     yield World(service, service.lifecycle, actors)
     service.runner.shutdown()
+    runtime.close()
 
 
 def _code(excinfo: pytest.ExceptionInfo[IntakeError]) -> str:
@@ -95,6 +102,15 @@ def test_the_table_names_only_known_states_and_is_unambiguous() -> None:
         seen.add((row.state, row.action))
     # every open state can be left by withdrawal except a decided one, which is closed
     assert {r.state for r in TRANSITIONS if r.action == "withdraw"} == OPEN_STATES - {"decided"}
+
+
+def test_the_center_time_zone_is_a_setting(tmp_path: Path) -> None:
+    from intake.settings import SettingsError
+
+    assert load_settings(data_dir=tmp_path).timezone == "Asia/Shanghai"
+    assert load_settings(data_dir=tmp_path, timezone="Asia/Urumqi").timezone == "Asia/Urumqi"
+    with pytest.raises(SettingsError, match="TIMEZONE"):
+        load_settings(data_dir=tmp_path, timezone="Mars/Olympus")
 
 
 def test_plan_checks_role_then_state() -> None:
