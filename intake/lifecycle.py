@@ -266,16 +266,26 @@ class Lifecycle:
     def calendar(self, repo: CaseRepository) -> WorkCalendar:
         return self._calendars.get(repo.session)
 
-    def life(self, case: Case, calendar: WorkCalendar, as_of: date | None = None) -> CaseLife:
+    def life(self, case: Case, calendar: WorkCalendar, as_of: date | None = None, *,
+             look_back: bool = False) -> CaseLife:
+        """The case and its deadlines as of a date (default today). With `look_back`, a
+        date before its acceptance or decision shows the case as it stood then (supervision
+        of a past day); otherwise the state is always the case's own."""
         as_of = as_of or self.runtime.clock.today()
+        clock = self._clock(case, as_of, look_back=look_back)
         return CaseLife(
-            state=case.state, received_on=case.received_on, accepted_on=case.accepted_on,
-            decided_on=case.decided_on, closed_on=case.closed_on, decision=case.decision,
+            state=clock.state, received_on=case.received_on, accepted_on=clock.accepted_on,
+            decided_on=clock.decided_on, closed_on=case.closed_on, decision=case.decision,
             extension_days=case.extension_days or 0, pauses=list(case.pauses or []),
             outstanding=list(case.outstanding or []),
-            deadlines=case_deadlines(self._clock(case), calendar, as_of), as_of=as_of)
+            deadlines=case_deadlines(clock, calendar, as_of), as_of=as_of)
 
-    def _clock(self, case: Case) -> CaseClock:
+    def _clock(self, case: Case, as_of: date, *, look_back: bool) -> CaseClock:
+        state, accepted_on, decided_on = case.state, case.accepted_on, case.decided_on
+        if look_back and decided_on is not None and as_of < decided_on:
+            state, decided_on = "under_review", None
+        if look_back and accepted_on is not None and as_of < accepted_on:
+            state, accepted_on = "prechecked", None
         try:
             item = self.runtime.catalog.item(case.item_code)
             committed, legal = item.committed_time_limit_days, item.legal_time_limit_days
@@ -285,12 +295,12 @@ class Lifecycle:
             threshold = 1
         pauses = tuple(Pause(date.fromisoformat(p["from"]),
                              date.fromisoformat(p["to"]) if p.get("to") else None)
-                       for p in case.pauses or [])
+                       for p in case.pauses or [] if date.fromisoformat(p["from"]) <= as_of)
         dues = [date.fromisoformat(o["due_on"]) for o in case.outstanding or []]
         return CaseClock(
-            state=case.state, received_on=case.received_on,
-            notice_clock_from=case.notice_clock_from, accepted_on=case.accepted_on,
-            decided_on=case.decided_on, pauses=pauses,
+            state=state, received_on=case.received_on,
+            notice_clock_from=case.notice_clock_from, accepted_on=accepted_on,
+            decided_on=decided_on, pauses=pauses,
             extension_days=case.extension_days or 0, committed_days=committed,
             legal_days=legal, yellow_threshold=threshold,
             outstanding_due=min(dues) if dues else None)
@@ -431,7 +441,7 @@ class Lifecycle:
             for case in repo.cases_in_states(OPEN_STATES):
                 if case.received_on > as_of:
                     continue  # not yet received on that day
-                life = self.life(case, calendar, as_of)
+                life = self.life(case, calendar, as_of, look_back=True)
                 colour = life.deadlines.light or "green"
                 counts.setdefault(case.item_code, Counter())[colour] += 1
                 if light is None or colour == light:

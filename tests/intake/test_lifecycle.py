@@ -305,6 +305,26 @@ def test_pause_and_extension_shift_the_limits(world: World) -> None:
         assert life.deadlines.legal_due == date(2026, 11, 19)
 
 
+def test_a_look_back_judges_the_case_as_it_stood_then(world: World) -> None:
+    with at(date(2026, 9, 14)):
+        case_id = world.new_case()  # notice due Sun 20 Sep, an adjusted working day
+    with at(date(2026, 9, 18)):
+        world.act(case_id, "accept", "clerk")
+        world.act(case_id, "review", "reviewer")
+    with at(date(2026, 9, 22)):
+        world.act(case_id, "decide", "approver", decision="approve")
+        service_life = world.lifecycle
+        before = service_life.supervision(as_of=date(2026, 9, 17)).cases[0].life
+        assert (before.state, before.accepted_on) == ("prechecked", None)
+        assert before.deadlines.notice_due == date(2026, 9, 20)
+        assert before.deadlines.committed_due is None
+        during = service_life.supervision(as_of=date(2026, 9, 21)).cases[0].life
+        assert during.state == "under_review"
+        # accepted 18 Sep, 10 working days: 20 (Sun), 21–24, 28–30 Sep, 8, 9 Oct
+        assert during.deadlines.committed_due == date(2026, 10, 9)
+        assert during.deadlines.working_days_left == 8
+
+
 def test_loading_a_year_recomputes_provisional_deadlines(world: World) -> None:
     with at(date(2027, 9, 29)):  # Wednesday; 2027 is not loaded
         case_id = world.new_case()
@@ -327,7 +347,7 @@ def test_loading_a_year_recomputes_provisional_deadlines(world: World) -> None:
 # -- supervision -----------------------------------------------------------------------------
 def test_supervision_sorts_by_urgency_and_counts_by_item_and_light(world: World) -> None:
     with at(date(2026, 9, 14)):
-        overdue = world.new_case()  # notice due 21 Sep
+        overdue = world.new_case()  # notice due Sun 20 Sep (an adjusted working day)
     with at(date(2026, 9, 21)):
         closing = world.new_case("company-establishment")  # committed 3
         world.act(closing, "accept", "clerk")  # committed due 24 Sep
@@ -348,6 +368,11 @@ def test_supervision_sorts_by_urgency_and_counts_by_item_and_light(world: World)
         # As of a later date the company case is overdue too (24 Sep was its last day).
         later = world.lifecycle.supervision(as_of=date(2026, 9, 25))
         assert [row.life.deadlines.light for row in later.cases][:2] == ["red", "red"]
+        # As of 18 Sep only the first case existed, still within its notice limit (due
+        # 20 Sep: 1 working day left, yellow).
+        back = world.lifecycle.supervision(as_of=date(2026, 9, 18))
+        assert [(r.case_id, r.life.deadlines.light) for r in back.cases] == [
+            (overdue, "yellow")]
         # As of a date before the cases came in, there is nothing to supervise.
         assert world.lifecycle.supervision(as_of=date(2026, 9, 1)).cases == []
         assert world.lifecycle.light_counts() == board.totals
