@@ -112,10 +112,6 @@ declare("case.outstanding_invalid", 422, "容缺受理的材料有误：{detail_
 declare("case.decision_invalid", 422, "决定须为准予许可（approve）或不予许可（deny）。",
         "The decision is approve or deny.")
 
-# -- working-day calendar ---------------------------------------------------------------
-declare("calendar.invalid", 422, "节假日安排文件有误：{detail}。",
-        "The holiday schedule is invalid: {detail}.")
-
 # -- batches and files --------------------------------------------------------------------
 declare("batch.empty", 422, "没有上传任何文件。", "No files in the upload.")
 declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
