@@ -59,7 +59,8 @@ STATE_NAMES: Final[dict[str, str]] = {
     "withdrawn": "撤回",
 }
 ACTION_NAMES: Final[dict[str, str]] = {
-    "receive": "收件", "precheck": "预审", "accept": "受理", "accept_tolerant": "容缺受理",
+    "receive": "收件", "resubmit": "补正材料收件", "precheck": "预审", "accept": "受理",
+    "accept_tolerant": "容缺受理",
     "return": "退回补正", "refuse": "不予受理", "review": "开始审查", "decide": "作出决定",
     "close": "办结", "withdraw": "撤回", "pause": "中止计时", "resume": "恢复计时",
     "extend": "延期",
@@ -96,7 +97,9 @@ def _rows(states: Iterable[str], action: str, roles: tuple[str, ...],
 _RUNNING = ("accepted", "accepted_tolerant", "under_review")
 
 TRANSITIONS: Final[tuple[Transition, ...]] = (
-    # a stored report; from `returned` it is the supplemented application coming back
+    # a batch for a returned case: the supplemented application is received again
+    Transition("returned", "resubmit", SYSTEM, "received"),
+    # a stored report
     *_rows(("received", "prechecked", "returned"), "precheck", SYSTEM, "prechecked"),
     # The window may act on a case still being read: the report is an aid to its judgment,
     # and the art. 32 clock runs from receipt whatever the scanners do.
@@ -116,7 +119,7 @@ _TABLE: Final[dict[tuple[str, str], Transition]] = {(t.state, t.action): t
                                                     for t in TRANSITIONS}
 ACTIONS: Final = frozenset(t.action for t in TRANSITIONS)
 # Actions only the pipeline takes (not an API call).
-AUTOMATIC_ACTIONS: Final = frozenset({"precheck"})
+AUTOMATIC_ACTIONS: Final = frozenset({"precheck", "resubmit"})
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,16 @@ class Lifecycle:
         return self._apply(repo, case, "precheck", SYSTEM_ACTOR,
                            ActionRequest(payload={"report_status": case.status}))
 
+    def record_resubmission(self, repo: CaseRepository, case: Case,
+                            batch_id: str) -> CaseEvent | None:
+        """A batch arrived for a returned case (the upload's call, in its transaction): the
+        supplement is received, which restarts the notice clock (art. 32). Any other state is
+        left alone."""
+        if case.state != "returned":
+            return None
+        return self._apply(repo, case, "resubmit", SYSTEM_ACTOR,
+                           ActionRequest(payload={"batch_id": batch_id}))
+
     def transition(self, case_id: str, action: str, actor: Actor,
                    request: ActionRequest | None = None) -> tuple[CaseLife, EventView]:
         """Take `action` on the case as `actor`; the case row is locked meanwhile, so two
@@ -361,7 +374,7 @@ class Lifecycle:
         if action in ("refuse", "pause", "extend") and reason is None:
             raise IntakeError("case.reason_required", action=action,
                               action_zh=ACTION_NAMES[action])
-        if action == "precheck":
+        if action in ("precheck", "resubmit"):
             if before == "returned":
                 case.notice_clock_from = today
         elif action in ("accept", "accept_tolerant"):

@@ -176,6 +176,9 @@ class IntakeService:
             seen: set[str] = set()
             for position, upload in enumerate(uploads, start=1):
                 self._accept(repo, batch, position, upload, seen)
+            # A returned case's supplement has arrived: received again, the notice clock
+            # restarts today (art. 32), and its assessment will precheck it.
+            self.lifecycle.record_resubmission(repo, case, batch.id)
             batch_id = batch.id
         log.info("batch received", extra={"case_id": case_id, "batch_id": batch_id})
         self.runner.submit_batch(batch_id)

@@ -27,7 +27,7 @@ from intake.lifecycle import (
 )
 from intake.runners import make_runner
 from intake.runtime import Runtime
-from intake.service import IntakeService
+from intake.service import IntakeService, Upload
 from intake.settings import load_settings
 from rules.workdays import parse_schedule
 from storage.apikeys import create_api_key
@@ -213,13 +213,16 @@ def test_return_and_supplement_restart_the_notice_clock(world: World) -> None:
         assert life.state == "returned" and life.deadlines.notice_due is None
         with pytest.raises(IntakeError):
             world.act(case_id, "accept", "clerk")  # wait for the supplement
-    with at(date(2026, 9, 29)):  # the supplement arrives and is read
-        world.precheck(case_id)
+    with at(date(2026, 9, 29)):  # the supplement arrives ...
+        world.service.upload_batch(case_id, [Upload("supplement.pdf", b"%PDF-1.4 not much")])
         life = world.life(case_id)
         # 29 Sep not counted: 30 Sep, 8, 9, 10 (Sat, working), 12 Oct
         assert (life.state, life.deadlines.notice_due) == ("prechecked", date(2026, 10, 12))
-    events = [e.action for e in world.lifecycle.events(case_id)]
-    assert events == ["receive", "precheck", "return", "precheck"]
+    events = world.lifecycle.events(case_id)
+    # ... received again at the upload, prechecked when its batch was assessed (inline)
+    assert [e.action for e in events] == ["receive", "precheck", "return", "resubmit",
+                                          "precheck"]
+    assert events[3].on_date == date(2026, 9, 29) and "batch_id" in events[3].payload
 
 
 def test_tolerant_acceptance_records_the_outstanding_material(world: World) -> None:
