@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
@@ -213,6 +213,57 @@ class EventView:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Where a case stands on its clock: now (from the case row, `of`) or on a past day
+    (its events replayed up to it, `replay`)."""
+
+    state: str
+    notice_clock_from: date
+    accepted_on: date | None = None
+    decided_on: date | None = None
+    pauses: tuple[Pause, ...] = ()
+    extension_days: int = 0
+
+    @classmethod
+    def of(cls, case: Case) -> Standing:
+        pauses = tuple(Pause(date.fromisoformat(p["from"]),
+                             date.fromisoformat(p["to"]) if p.get("to") else None)
+                       for p in case.pauses or [])
+        return cls(case.state, case.notice_clock_from, case.accepted_on, case.decided_on,
+                   pauses, case.extension_days or 0)
+
+    @classmethod
+    def replay(cls, events: Sequence[CaseEvent], until: date) -> Standing | None:
+        """The standing after the events of days up to `until`; None if there are none."""
+        state: str | None = None
+        notice_from: date | None = None
+        accepted_on = decided_on = None
+        pauses: list[Pause] = []
+        extension = 0
+        for event in events:
+            if event.on_date > until:
+                break
+            if event.action == "receive" or (
+                    event.action in ("resubmit", "precheck")
+                    and event.from_state == "returned"):
+                notice_from = event.on_date
+            elif event.action in ("accept", "accept_tolerant"):
+                accepted_on = event.on_date
+            elif event.action == "decide":
+                decided_on = event.on_date
+            elif event.action == "pause":
+                pauses.append(Pause(event.on_date))
+            elif event.action == "resume" and pauses:
+                pauses[-1] = Pause(pauses[-1].start, event.on_date)
+            elif event.action == "extend":
+                extension = int((event.payload or {}).get("days", 0))
+            state = event.to_state
+        if state is None or notice_from is None:
+            return None
+        return cls(state, notice_from, accepted_on, decided_on, tuple(pauses), extension)
+
+
+@dataclass(frozen=True)
 class CaseLife:
     """Where a case stands and its clock, as of a date."""
 
@@ -270,25 +321,22 @@ class Lifecycle:
         return self._calendars.get(repo.session)
 
     def life(self, case: Case, calendar: WorkCalendar, as_of: date | None = None, *,
-             look_back: bool = False) -> CaseLife:
-        """The case and its deadlines as of a date (default today). With `look_back`, a
-        date before its acceptance or decision shows the case as it stood then (supervision
-        of a past day); otherwise the state is always the case's own."""
+             then: Standing | None = None) -> CaseLife:
+        """The case and its deadlines as of a date (default today): as it stands now, or,
+        given `then` (its events replayed up to a past day), as it stood that day."""
         as_of = as_of or self.runtime.clock.today()
-        clock = self._clock(case, as_of, look_back=look_back)
+        standing = then or Standing.of(case)
+        clock = self._clock(case, standing)
         return CaseLife(
-            state=clock.state, received_on=case.received_on, accepted_on=clock.accepted_on,
-            decided_on=clock.decided_on, closed_on=case.closed_on, decision=case.decision,
-            extension_days=case.extension_days or 0, pauses=list(case.pauses or []),
+            state=standing.state, received_on=case.received_on,
+            accepted_on=standing.accepted_on, decided_on=standing.decided_on,
+            closed_on=case.closed_on if then is None else None,
+            decision=case.decision if standing.decided_on else None,
+            extension_days=standing.extension_days, pauses=list(case.pauses or []),
             outstanding=list(case.outstanding or []),
             deadlines=case_deadlines(clock, calendar, as_of), as_of=as_of)
 
-    def _clock(self, case: Case, as_of: date, *, look_back: bool) -> CaseClock:
-        state, accepted_on, decided_on = case.state, case.accepted_on, case.decided_on
-        if look_back and decided_on is not None and as_of < decided_on:
-            state, decided_on = "under_review", None
-        if look_back and accepted_on is not None and as_of < accepted_on:
-            state, accepted_on = "prechecked", None
+    def _clock(self, case: Case, standing: Standing) -> CaseClock:
         try:
             item = self.runtime.catalog.item(case.item_code)
             committed, legal = item.committed_time_limit_days, item.legal_time_limit_days
@@ -296,17 +344,14 @@ class Lifecycle:
         except UnknownItemError:  # an item taken out of the catalog: judge by the notice only
             committed = legal = 0
             threshold = 1
-        pauses = tuple(Pause(date.fromisoformat(p["from"]),
-                             date.fromisoformat(p["to"]) if p.get("to") else None)
-                       for p in case.pauses or [] if date.fromisoformat(p["from"]) <= as_of)
         dues = [date.fromisoformat(o["due_on"]) for o in case.outstanding or []]
         return CaseClock(
-            state=state, received_on=case.received_on,
-            notice_clock_from=case.notice_clock_from, accepted_on=accepted_on,
-            decided_on=decided_on, pauses=pauses,
-            extension_days=case.extension_days or 0, committed_days=committed,
+            state=standing.state, received_on=case.received_on,
+            notice_clock_from=standing.notice_clock_from, accepted_on=standing.accepted_on,
+            decided_on=standing.decided_on, pauses=standing.pauses,
+            extension_days=standing.extension_days, committed_days=committed,
             legal_days=legal, yellow_threshold=threshold,
-            outstanding_due=min(dues) if dues else None)
+            outstanding_due=min(dues) if dues and standing.accepted_on else None)
 
     def events(self, case_id: str) -> list[EventView]:
         with self.runtime.database.session() as session:
@@ -451,10 +496,8 @@ class Lifecycle:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             calendar = self.calendar(repo)
-            for case in repo.cases_in_states(OPEN_STATES):
-                if case.received_on > as_of:
-                    continue  # not yet received on that day
-                life = self.life(case, calendar, as_of, look_back=True)
+            for case, then in self._open_on(repo, as_of):
+                life = self.life(case, calendar, as_of, then=then)
                 colour = life.deadlines.light or "green"
                 counts.setdefault(case.item_code, Counter())[colour] += 1
                 if light is None or colour == light:
@@ -464,6 +507,26 @@ class Lifecycle:
         by_item = {code: {c: n[c] for c in LIGHTS} for code, n in sorted(counts.items())}
         totals = {c: sum(n[c] for n in counts.values()) for c in LIGHTS}
         return Supervision(as_of, rows, by_item, totals)
+
+    def _open_on(self, repo: CaseRepository, as_of: date
+                 ) -> Iterator[tuple[Case, Standing | None]]:
+        """The cases open on `as_of`: today and later, those open now; for a past day,
+        those received by then and not yet refused, withdrawn or closed then, with their
+        events replayed up to that day."""
+        if as_of >= self.runtime.clock.today():
+            for case in repo.cases_in_states(OPEN_STATES):
+                if case.received_on <= as_of:
+                    yield case, None
+            return
+        cases = repo.cases_received_by(as_of)
+        events = repo.events_of_cases([c.id for c in cases])
+        for case in cases:
+            then = Standing.replay(events[case.id], as_of)
+            if then is None:  # a case from before events were kept: its present state
+                if case.state in OPEN_STATES:
+                    yield case, None
+            elif then.state in OPEN_STATES:
+                yield case, then
 
     def light_counts(self) -> dict[str, int]:
         """Open cases by light today: the Prometheus gauge."""

@@ -314,18 +314,30 @@ def test_a_look_back_judges_the_case_as_it_stood_then(world: World) -> None:
     with at(date(2026, 9, 18)):
         world.act(case_id, "accept", "clerk")
         world.act(case_id, "review", "reviewer")
+    with at(date(2026, 9, 19)):  # Saturday
+        world.act(case_id, "pause", "reviewer", reason="现场核查")
+    with at(date(2026, 9, 21)):
+        world.act(case_id, "resume", "reviewer")
     with at(date(2026, 9, 22)):
         world.act(case_id, "decide", "approver", decision="approve")
+    with at(date(2026, 9, 23)):
+        world.act(case_id, "close", "clerk")
         service_life = world.lifecycle
+        assert service_life.supervision().cases == []  # closed today
         before = service_life.supervision(as_of=date(2026, 9, 17)).cases[0].life
-        assert (before.state, before.accepted_on) == ("prechecked", None)
+        assert (before.state, before.accepted_on) == ("received", None)
         assert before.deadlines.notice_due == date(2026, 9, 20)
         assert before.deadlines.committed_due is None
         during = service_life.supervision(as_of=date(2026, 9, 21)).cases[0].life
-        assert during.state == "under_review"
-        # accepted 18 Sep, 10 working days: 20 (Sun), 21–24, 28–30 Sep, 8, 9 Oct
-        assert during.deadlines.committed_due == date(2026, 10, 9)
-        assert during.deadlines.working_days_left == 8
+        assert during.state == "under_review" and during.decided_on is None
+        # accepted 18 Sep, 10 working days; paused after 19 Sep up to 21 Sep (20 Sun, a
+        # working day, and 21 not counted): 22–24, 28–30 Sep, 8, 9, 10 (Sat), 12 Oct
+        assert during.deadlines.committed_due == date(2026, 10, 12)
+        assert during.deadlines.working_days_left == 10
+        paused = service_life.supervision(as_of=date(2026, 9, 20)).cases[0].life
+        assert paused.state == "paused" and paused.deadlines.paused
+        decided = service_life.supervision(as_of=date(2026, 9, 22)).cases[0].life
+        assert (decided.state, decided.decided_on) == ("decided", date(2026, 9, 22))
 
 
 def test_loading_a_year_recomputes_provisional_deadlines(world: World) -> None:
