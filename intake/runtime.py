@@ -75,7 +75,10 @@ class Runtime:
 
     @cached_property
     def limits(self) -> Limits:
-        return Limits(max_bytes=self.settings.max_upload_bytes)
+        settings = self.settings
+        return Limits(max_bytes=settings.max_upload_bytes,
+                      page_cpu_seconds=settings.page_cpu_seconds,
+                      page_memory_bytes=settings.page_memory_mb * 1024 * 1024)
 
     @property
     def engine(self) -> OcrEngine:

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     pdf_dpi: int = Field(default=200, ge=72, le=600)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_files_per_batch: int = Field(default=200, ge=1)
+    page_cpu_seconds: float = Field(
+        default=20.0, gt=0, le=3600,
+        description="CPU seconds to interpret one PDF page (text layer and rendering, in "
+                    "a helper process); a page over it fails alone with page.too_complex")
+    page_memory_mb: int = Field(
+        default=1536, ge=256, le=65536,
+        description="Address space of the helper process that reads PDF pages, in MiB")
     service_center_name: str = "政务服务中心"
     timezone: str = Field(
         default="Asia/Shanghai",

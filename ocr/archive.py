@@ -64,7 +64,10 @@ def build_archive(files: Sequence[ArchiveFile], *, title: str = "") -> bytes:
         if title:
             out.docinfo[Name.Title] = title
         buf = io.BytesIO()
-        out.save(buf, compress_streams=True, deterministic_id=True)
+        # Streams are copied as they are, never decoded: an original's stream may
+        # inflate to gigabytes (a Flate bomb the reader refused).
+        out.save(buf, compress_streams=True, deterministic_id=True,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.none)
         return buf.getvalue()
     finally:
         for src in opened:

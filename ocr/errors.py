@@ -55,11 +55,28 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "The file has too many pages ({pages}, limit {limit}); please split it into several "
         "files.",
     ),
+    "file.too_complex": (
+        "文件结构过于复杂，超出了允许的处理时间或内存，无法打开。请将文件打印后重新扫描上传。",
+        "The file is too complex to open within the time and memory allowed; please print it "
+        "and upload a scan.",
+    ),
     "page.too_many_pixels": (
         "第 {page} 页图像尺寸异常过大（{mpixels} 百万像素，上限 {limit} 百万像素），已拒绝处理。"
         "请以 200–300 dpi 重新扫描该页。",
         "Page {page}: the image is abnormally large ({mpixels} megapixels, limit {limit}) and "
         "was refused; please rescan this page at 200–300 dpi.",
+    ),
+    "page.content_too_large": (
+        "第 {page} 页的内容数据异常庞大（解压后超过 {limit_mb} MB），已拒绝处理。"
+        "请将该页打印后重新扫描上传。",
+        "Page {page}: its content is abnormally large (over {limit_mb} MB once "
+        "decompressed) and was refused; please print this page and upload a scan of it.",
+    ),
+    "page.too_complex": (
+        "第 {page} 页过于复杂，超出了单页允许的处理时间或内存，已停止处理。"
+        "请将该页打印后重新扫描上传。",
+        "Page {page} is too complex: it needs more processing time or memory than one page "
+        "may use, and was stopped; please print this page and upload a scan of it.",
     ),
     "page.render_failed": (
         "第 {page} 页无法读取，可能已损坏。请重新扫描该页。",

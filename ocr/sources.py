@@ -16,57 +16,34 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import re
-import unicodedata
+import tempfile
+import uuid
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Final
 
 import cv2
 import numpy as np
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from ocr.errors import SourceError
-from ocr.layout import reading_order
+from ocr.limits import MB, Limits
+from ocr.pdf import PdfDocument, text_layer_usable
 from ocr.prepare import pil_to_array
-from ocr.types import OcrLine, OcrPage
+from ocr.sandbox import PdfSandbox, sandbox_for
+from ocr.types import OcrPage, RasterPage
+
+__all__ = ["Limits", "PdfSource", "RasterPage", "Source", "detect_format", "open_source",
+           "sniff", "text_layer_usable"]
 
 log = logging.getLogger(__name__)
 
-MB: Final = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What we are willing to open. Exceeding one is the uploader's problem, reported with
-    a code, never a crash or an out-of-memory kill of the worker."""
-
-    max_bytes: int = 200 * MB
-    max_pages: int = 500
-    max_pixels_per_page: int = 60_000_000
-    """Largest raster we produce for one page. Larger pages (posters, A0 plans) are
-    rendered at a reduced dpi instead of being refused."""
-    max_image_pixels: int = 150_000_000
-    """Largest single image we agree to decode, embedded in a PDF or as an image file.
-    Beyond this it is a decompression bomb (or a 1200 dpi A0 scan) and is refused.
-    Pillow independently refuses image files above ~179 megapixels."""
-
-
-@dataclass
-class RasterPage:
-    """One page as pixels. `page` is 1-based; `image` is uint8 gray or BGR; `dpi` is the
-    resolution of `image` (what the file declares, or the render dpi for PDFs; 200 when
-    an image file does not say)."""
-
-    source: str
-    page: int
-    image: np.ndarray
-    dpi: float
+DEFAULT_LIMITS: Final = Limits()
 
 
 class Source(ABC):
@@ -228,7 +205,7 @@ def _mb(size: int) -> str:
     return f"{size / MB:.0f}" if size >= 10 * MB else f"{size / MB:.1f}"
 
 
-def open_source(data: bytes, filename: str, *, limits: Limits = Limits(),
+def open_source(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS,
                 dpi: int = 200) -> Source:
     """Open `data` (the file's bytes; `filename` is only used to label pages and errors).
 
@@ -242,206 +219,77 @@ def open_source(data: bytes, filename: str, *, limits: Limits = Limits(),
     fmt = sniff(data)
     if isinstance(fmt, Refusal):
         raise fmt.error()
-    if fmt == "pdf":
-        return PdfSource(data, filename, limits=limits, dpi=dpi)
-    return ImageSource(data, filename, fmt, limits=limits)
+    try:
+        if fmt == "pdf":
+            return PdfSource(data, filename, limits=limits, dpi=dpi)
+        return ImageSource(data, filename, fmt, limits=limits)
+    except SourceError:
+        raise
+    except Exception as exc:  # a parser crashing on hostile input: the file is damaged
+        log.warning("%s: unexpected error opening the file", filename, exc_info=True)
+        raise SourceError.of("file.corrupt") from exc
 
 
 # -- PDF -----------------------------------------------------------------------------
 
-_PLUMBER_VERSION: Final = f"pdfplumber {metadata.version('pdfplumber')}"
-
-
 class PdfSource(Source):
-    """PDF pages: text layer through pdfplumber when usable, else rendered by PDFium."""
+    """PDF pages (`ocr.pdf`): text layer when usable, else rendered by PDFium. With
+    `Limits.sandbox` (the default) the document is read in this process's helper
+    (`ocr.sandbox`), from a temporary copy of the file, under per-page memory and CPU
+    limits; otherwise here, with only the checks made before interpreting a page."""
 
     format = "pdf"
 
     def __init__(self, data: bytes, name: str, *, limits: Limits, dpi: int) -> None:
         super().__init__(name)
-        self._data = data
         self._limits = limits
         self._dpi = dpi
-        self._plumber: Any = None
-        self._plumber_failed = False
+        self._over_budget = 0
+        self._path: Path | None = None
+        self._local: PdfDocument | None = None
+        self._sandbox: PdfSandbox | None = None
+        if not limits.sandbox:
+            self._local = PdfDocument(data, name, limits=limits, dpi=dpi)
+            self.page_count = self._local.page_count
+            return
+        self._token = uuid.uuid4().hex
+        fd, path = tempfile.mkstemp(prefix="docintake-", suffix=".pdf")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        self._path = Path(path)
+        self._sandbox = sandbox_for(limits)
         try:
-            self._doc = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-                raise SourceError.of("file.encrypted") from exc
-            raise SourceError.of("file.corrupt") from exc
-        self.page_count = len(self._doc)
-        if self.page_count == 0:
-            self.close()
-            raise SourceError.of("file.empty")
-        if self.page_count > limits.max_pages:
-            self.close()
-            raise SourceError.of("file.too_many_pages", pages=self.page_count,
-                                 limit=limits.max_pages)
-        try:
-            # Filled-in form fields are part of what the applicant submitted.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._doc.init_forms()
-        except Exception:  # a broken AcroForm must not cost us the page content
-            log.debug("%s: could not initialise PDF forms", name, exc_info=True)
+            self.page_count = self._sandbox.open(self._token, self._path, name, dpi)
+        except BaseException:
+            self._path.unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
-        if self._plumber is not None:
-            self._plumber.close()
-            self._plumber = None
-        self._doc.close()
+        if self._local is not None:
+            self._local.close()
+        if self._sandbox is not None:
+            self._sandbox.close_document(self._token)
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            self._path = None
 
     def read_page(self, index: int) -> RasterPage | OcrPage:
         self._check_index(index)
         number = index + 1
+        if self._over_budget >= self._limits.too_complex_pages_per_file:
+            # Each page of a hostile file would spend its whole budget again.
+            raise SourceError.of("page.too_complex", page=number)
         try:
-            page = self._doc[index]
-        except pdfium.PdfiumError as exc:
-            raise SourceError.of("page.render_failed", page=number) from exc
-        try:
-            if page.get_rotation() == 0:
-                # pdfplumber does not map /Rotate'd pages consistently; those are OCR'd.
-                text_page = self._text_layer(index)
-                if text_page is not None:
-                    return text_page
-            return self._render(page, number)
-        except SourceError:
+            if self._local is not None:
+                return self._local.read_page(index)
+            assert self._sandbox is not None and self._path is not None
+            if self._sandbox.document != self._token:  # another file, or a new helper
+                self._sandbox.open(self._token, self._path, self.name, self._dpi)
+            return self._sandbox.read_page(index)
+        except SourceError as exc:
+            if exc.code in ("page.too_complex", "page.content_too_large"):
+                self._over_budget += 1
             raise
-        except Exception as exc:  # PDFium object walk or render on a damaged page
-            raise SourceError.of("page.render_failed", page=number) from exc
-        finally:
-            page.close()
-
-    def _render(self, page: pdfium.PdfPage, number: int) -> RasterPage:
-        limits = self._limits
-        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=8):
-            try:
-                w, h = obj.get_px_size()
-            except Exception:
-                continue
-            if w * h > limits.max_image_pixels:
-                raise SourceError.of("page.too_many_pixels", page=number,
-                                     mpixels=round(w * h / 1e6),
-                                     limit=round(limits.max_image_pixels / 1e6))
-        width_pt, height_pt = page.get_size()
-        if not (width_pt > 0 and height_pt > 0):
-            raise SourceError.of("page.render_failed", page=number)
-        scale = self._dpi / 72.0
-        pixels = width_pt * height_pt * scale * scale
-        if pixels > limits.max_pixels_per_page:
-            # Large-format page (poster, plan): lower the dpi rather than refuse it.
-            scale *= math.sqrt(limits.max_pixels_per_page / pixels) * 0.999
-        bitmap = page.render(scale=scale, may_draw_forms=True, fill_color=(255, 255, 255, 255))
-        image: np.ndarray = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
-        bitmap.close()
-        if image.ndim == 3 and image.shape[2] == 4:
-            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-        return RasterPage(source=self.name, page=number, image=image, dpi=scale * 72.0)
-
-    def _open_plumber(self) -> Any:
-        if self._plumber is None and not self._plumber_failed:
-            import pdfplumber
-
-            try:
-                self._plumber = pdfplumber.open(io.BytesIO(self._data))
-            except Exception:
-                # pdfminer is stricter than PDFium; pages are then simply OCR'd.
-                log.debug("%s: pdfplumber cannot open the file", self.name, exc_info=True)
-                self._plumber_failed = True
-        return self._plumber
-
-    def _text_layer(self, index: int) -> OcrPage | None:
-        """The page from its text layer, or None when it has no trustworthy one."""
-        plumber = self._open_plumber()
-        if plumber is None:
-            return None
-        try:
-            page = plumber.pages[index]
-            try:
-                width, height = float(page.width), float(page.height)
-                covered = sum(
-                    max(0.0, min(float(im["x1"]), width) - max(float(im["x0"]), 0.0))
-                    * max(0.0, min(float(im["bottom"]), height) - max(float(im["top"]), 0.0))
-                    for im in page.images
-                )
-                if covered >= 0.5 * width * height:
-                    # A scan, perhaps with someone else's OCR layer of unknown quality
-                    # and language: we OCR it ourselves.
-                    return None
-                rows = page.extract_text_lines(strip=True, return_chars=True)
-            finally:
-                page.close()
-            lines = [line for row in rows for line in _split_at_gaps(row["chars"])]
-        except Exception:
-            log.debug("%s p%d: text layer unreadable", self.name, index + 1, exc_info=True)
-            return None
-        if not text_layer_usable("".join(ln.text for ln in lines)):
-            return None
-        return OcrPage(source=self.name, page=index + 1, method="text_layer", width=width,
-                       height=height, lines=tuple(reading_order(lines)),
-                       engine=_PLUMBER_VERSION)
-
-
-COLUMN_GAP: Final = 1.5
-"""A horizontal gap wider than this many character heights separates two lines on one
-row (label column and value column, two fields side by side), as the OCR detector does."""
-
-
-def _split_at_gaps(chars: list[dict[str, Any]]) -> list[OcrLine]:
-    """One pdfplumber text line -> one OcrLine per run of characters without a column gap.
-    pdfplumber drops space glyphs from a line's chars, so a space is put back wherever
-    glyphs are at least ~a narrow space (0.15 em) apart."""
-    lines: list[OcrLine] = []
-    run: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        text = re.sub(r"\s+", " ", "".join(str(c["text"]) for c in run)).strip()
-        if text:
-            box = (min(float(c["x0"]) for c in run), min(float(c["top"]) for c in run),
-                   max(float(c["x1"]) for c in run), max(float(c["bottom"]) for c in run))
-            lines.append(OcrLine(text=text, confidence=1.0, box=box))
-        run.clear()
-
-    previous: dict[str, Any] | None = None
-    for char in sorted(chars, key=lambda c: float(c["x0"])):
-        if previous is not None:
-            size = max(float(previous["bottom"]) - float(previous["top"]), 1.0)
-            gap = float(char["x0"]) - float(previous["x1"])
-            if gap > COLUMN_GAP * size:
-                flush()
-            elif gap > 0.15 * size and not str(previous["text"]).isspace():
-                run.append({**char, "text": " "})
-        if not (str(char["text"]).isspace() and not run):
-            run.append(char)
-        previous = char
-    flush()
-    return lines
-
-
-MIN_TEXT_CHARS: Final = 10
-
-
-def text_layer_usable(text: str) -> bool:
-    """Is this extracted text real text rather than font-encoding garbage?
-
-    Rejects: too little text (a page number, a stray label: OCR reads that too and also
-    sees what is drawn as images), unmapped glyphs (``(cid:123)``, U+FFFD, private use,
-    control characters), and UTF-16 read with the wrong byte order — a known failure of
-    some writers where ASCII "Mu" comes out as CJK-looking "䴀甀": real Chinese text
-    almost never has many ideographs whose low byte is 0x00.
-    """
-    if "(cid:" in text:
-        return False
-    chars = [c for c in text if not c.isspace()]
-    if len(chars) < MIN_TEXT_CHARS:
-        return False
-    bad = sum(1 for c in chars if unicodedata.category(c) in ("Co", "Cc", "Cs", "Cn")
-              or c == "\ufffd")
-    if bad > 0.05 * len(chars):
-        return False
-    cjk = [c for c in chars if "\u3400" <= c <= "\u9fff"]
-    return not (len(cjk) >= 4 and sum(1 for c in cjk if ord(c) & 0xFF == 0) > 0.3 * len(cjk))
 
 
 # -- image files ---------------------------------------------------------------------
@@ -449,19 +297,48 @@ def text_layer_usable(text: str) -> bool:
 _BOMB_SIZE: Final = re.compile(r"\((\d+) pixels\)")
 
 
+# Bytes per pixel of a decoded Pillow image (what `load` allocates) ...
+_STORED_BYTES: Final = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2,
+                        "I;16N": 2}
+# ... and of the whole conversion to the reader's uint8 array (`pil_to_array`: Pillow's
+# image, NumPy's view of it, the BGR result; float32 for alpha compositing, float64 for
+# 16-bit scaling).
+_CONVERSION_BYTES: Final = {"1": 3, "L": 3, "I;16": 20, "I;16L": 20, "I;16B": 20,
+                            "I;16N": 20, "I": 20, "F": 20, "LA": 24, "La": 24, "PA": 40,
+                            "RGBA": 40, "RGBa": 40}
+
+
+def _stored_bytes(mode: str) -> int:
+    return _STORED_BYTES.get(mode, 4)
+
+
+def _conversion_bytes(image: Image.Image) -> int:
+    if image.mode == "P":
+        return 40 if "transparency" in image.info else 14
+    return _CONVERSION_BYTES.get(image.mode, 14)
+
+
 class ImageSource(Source):
-    """PNG, JPEG (single page) and TIFF (one page per frame, including CCITT G4)."""
+    """PNG, JPEG (single page) and TIFF (one page per frame, including CCITT G4).
+
+    Memory stays within `Limits.max_decoded_bytes` whatever the header claims: the
+    dimensions are checked before anything is decoded; a JPEG too large for the budget
+    is decoded at 1/2, 1/4 or 1/8 size (libjpeg scales while decoding); other formats,
+    which cannot be decoded smaller, are refused beyond it. A decoded image is reduced
+    (box filter) before it is converted, and the file is reopened for each page, so no
+    decoded frame outlives its page."""
 
     def __init__(self, data: bytes, name: str, fmt: str, *, limits: Limits) -> None:
         super().__init__(name)
         self.format = fmt
         self._limits = limits
+        self._data = data
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                self._image = Image.open(io.BytesIO(data))
+            with self._open() as image:
                 # Multi-picture JPEGs (MPO) and animated PNGs: the first picture is the page.
-                frames = int(getattr(self._image, "n_frames", 1)) if fmt == "tiff" else 1
+                frames = self._count_frames(image) if fmt == "tiff" else 1
+        except SourceError:
+            raise
         except Image.DecompressionBombError as exc:
             found = _BOMB_SIZE.search(str(exc))
             raise SourceError.of(
@@ -469,54 +346,108 @@ class ImageSource(Source):
                 mpixels=round(int(found.group(1)) / 1e6) if found else "?",
                 limit=round(limits.max_image_pixels / 1e6),
             ) from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        except Exception as exc:  # Pillow raises whatever a damaged header leads it to
             raise SourceError.of("file.corrupt") from exc
         self.page_count = frames
-        if frames > limits.max_pages:
-            raise SourceError.of("file.too_many_pages", pages=frames, limit=limits.max_pages)
+
+    def _open(self) -> Image.Image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(self._data))
+
+    def _count_frames(self, image: Image.Image) -> int:
+        """Frames of a TIFF, walking at most `max_pages` + 1 of them (a file can chain
+        millions of tiny directories)."""
+        limit = self._limits.max_pages
+        try:
+            image.seek(limit)
+        except EOFError:
+            with self._open() as fresh:  # Pillow miscounts after a failed seek
+                return int(getattr(fresh, "n_frames", 1))
+        raise SourceError.of("file.too_many_pages", pages=f">{limit}", limit=limit)
 
     def close(self) -> None:
-        self._image.close()
+        self._data = b""
 
     def read_page(self, index: int) -> RasterPage:
         self._check_index(index)
         number = index + 1
-        limits = self._limits
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), self._open() as image:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                if self.page_count > 1 or index:
-                    self._image.seek(index)
-                width, height = self._image.size
-                if width * height > limits.max_image_pixels:
-                    raise SourceError.of("page.too_many_pixels", page=number,
-                                         mpixels=round(width * height / 1e6),
-                                         limit=round(limits.max_image_pixels / 1e6))
-                frame: Image.Image = self._image
-                if self.format == "jpeg" and width * height > limits.max_pixels_per_page:
-                    # JPEG can decode at 1/2, 1/4, 1/8 size directly: far less memory.
-                    k = math.sqrt(width * height / limits.max_pixels_per_page)
-                    frame.draft(frame.mode, (int(width / k), int(height / k)))
-                frame.load()
-                declared = frame.info.get("dpi")
-                decoded_scale = frame.size[0] / width  # < 1 after a JPEG draft decode
-                frame = ImageOps.exif_transpose(frame)
-                image = pil_to_array(frame)
+                if index:
+                    image.seek(index)
+                image_array, declared, scale = self._decode(image, number)
         except SourceError:
             raise
+        except MemoryError as exc:
+            raise SourceError.of("page.too_complex", page=number) from exc
         except Exception as exc:
             # A damaged single image is a damaged file; one bad TIFF frame is one bad page.
             if self.page_count == 1:
                 raise SourceError.of("file.corrupt") from exc
             raise SourceError.of("page.render_failed", page=number) from exc
-        dpi = _declared_dpi(declared) * decoded_scale
-        h, w = image.shape[:2]
-        if h * w > limits.max_pixels_per_page:
-            factor = math.sqrt(limits.max_pixels_per_page / (h * w)) * 0.999
-            image = cv2.resize(image, (max(1, int(w * factor)), max(1, int(h * factor))),
-                               interpolation=cv2.INTER_AREA)
+        dpi = _declared_dpi(declared) * scale
+        h, w = image_array.shape[:2]
+        if h * w > self._limits.max_pixels_per_page:
+            factor = math.sqrt(self._limits.max_pixels_per_page / (h * w)) * 0.999
+            image_array = cv2.resize(image_array,
+                                     (max(1, int(w * factor)), max(1, int(h * factor))),
+                                     interpolation=cv2.INTER_AREA)
             dpi *= factor
-        return RasterPage(source=self.name, page=number, image=image, dpi=dpi)
+        return RasterPage(source=self.name, page=number, image=image_array, dpi=dpi)
+
+    def _decode(self, frame: Image.Image, number: int) -> tuple[np.ndarray, object, float]:
+        """The frame as the reader's array, its declared dpi, and the scale it was
+        decoded at (< 1 when it was decoded or reduced smaller)."""
+        limits = self._limits
+        width, height = frame.size
+        pixels = width * height
+        too_many = SourceError.of("page.too_many_pixels", page=number,
+                                  mpixels=round(pixels / 1e6),
+                                  limit=round(limits.max_image_pixels / 1e6))
+        if pixels > limits.max_image_pixels:
+            raise too_many
+        if self.format == "jpeg":
+            # libjpeg decodes at 1/2, 1/4 or 1/8 size directly: far less memory.
+            for divisor in (1, 2, 4, 8):
+                reduced = math.ceil(width / divisor) * math.ceil(height / divisor)
+                if (reduced * _stored_bytes(frame.mode) <= limits.max_decoded_bytes
+                        and reduced <= limits.max_pixels_per_page):
+                    break
+            if divisor > 1:
+                frame.draft(frame.mode, (math.ceil(width / divisor),
+                                         math.ceil(height / divisor)))
+        decoded = frame.size[0] * frame.size[1]
+        if decoded * _stored_bytes(frame.mode) > limits.max_decoded_bytes:
+            too_many = SourceError.of(
+                "page.too_many_pixels", page=number, mpixels=round(pixels / 1e6),
+                limit=round(limits.max_decoded_bytes / _stored_bytes(frame.mode) / 1e6))
+            raise too_many
+        frame.load()
+        declared = frame.info.get("dpi")
+        loaded: Image.Image = frame
+        # Reduce before converting: the conversion needs several times the pixels.
+        target = min(limits.max_pixels_per_page,
+                     limits.max_decoded_bytes // _conversion_bytes(loaded))
+        if decoded > target:
+            if loaded.mode in ("1", "P", "PA", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N"):
+                loaded = _reducible(loaded)
+            loaded = loaded.reduce(math.ceil(math.sqrt(decoded / target)))
+        scale = loaded.size[0] / width
+        loaded = ImageOps.exif_transpose(loaded)
+        return pil_to_array(loaded), declared, scale
+
+
+def _reducible(image: Image.Image) -> Image.Image:
+    """A mode `Image.reduce` handles, keeping what `pil_to_array` would make of it."""
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("PA", "LA", "La"):
+        return image.convert("RGBA")
+    return image.convert("I")  # 16-bit gray
 
 
 def _declared_dpi(value: object) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
 """x0, y0, x1, y1 in the page's own coordinates (pixels of the prepared page image, or
 PDF points for text-layer pages); origin top-left."""
@@ -126,3 +128,15 @@ class ReadResult:
 
     pages: list[OcrPage] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+
+
+@dataclass
+class RasterPage:
+    """One page as pixels. `page` is 1-based; `image` is uint8 gray or BGR; `dpi` is the
+    resolution of `image` (what the file declares, or the render dpi for PDFs; 200 when
+    an image file does not say)."""
+
+    source: str
+    page: int
+    image: np.ndarray
+    dpi: float
