@@ -117,6 +117,11 @@ declare("batch.empty", 422, "没有上传任何文件。", "No files in the uplo
 declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
         "At most {limit} files per batch; upload the rest in another batch.")
 declare("batch.not_found", 404, "批次 {batch_id} 不存在。", "Batch {batch_id} not found.")
+declare("batch.cancelled", 422, "本批次已被管理员取消，第 {page} 页未识别。如仍需要，请重新上传。",
+        "The batch was cancelled by an administrator and page {page} was not read; upload it "
+        "again if it is still needed.")
+declare("batch.finished", 409, "批次 {batch_id} 已处理完毕，无法取消。",
+        "Batch {batch_id} has already finished and cannot be cancelled.")
 declare("page.store_unavailable", 422, "暂时无法读取第 {page} 页的原件，请稍后重新上传本页。",
         "The original of page {page} could not be fetched from storage; upload the page "
         "again.")

@@ -19,6 +19,7 @@ import itertools
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +47,8 @@ def archive_key(batch_id: str) -> str:
 
 
 TERMINAL_PAGE_STATES = frozenset(FINISHED_PAGE_STATES)
+OPEN_SOURCES = 4
+OPEN_SOURCES_BYTES = 256 * 1024 * 1024
 
 
 def _transient_errors() -> tuple[type[Exception], ...]:
@@ -113,7 +116,9 @@ class Pipeline:
         self.runtime = runtime
         self.raise_transient = raise_transient
         self.sleep = sleep  # between in-process retries; a test passes a recorder
-        self._open: tuple[str, Source] | None = None  # last opened original, reused per page
+        # Originals opened lately, by file id, most recent last: pages of several batches
+        # are read in turn (`ThreadRunner`), and reopening means fetching the original.
+        self._open: OrderedDict[str, tuple[Source, int]] = OrderedDict()
 
     # split ---------------------------------------------------------------------------
     def split(self, batch_id: str) -> list[str]:
@@ -149,20 +154,50 @@ class Pipeline:
         return to_read
 
     def _source(self, row: SourceFile) -> Source:
-        if self._open is not None and self._open[0] == row.id:
-            return self._open[1]
-        self.close_source()
+        cached = self._open.get(row.id)
+        if cached is not None:
+            self._open.move_to_end(row.id)
+            return cached[0]
         data = self.runtime.objects.get(row.object_key)
         source = open_source(data, row.filename, limits=self.runtime.limits,
                              dpi=self.runtime.settings.pdf_dpi)
-        self._open = (row.id, source)
+        self._open[row.id] = (source, len(data))
+        # Image sources keep their bytes: hold a few originals, never much memory.
+        while len(self._open) > 1 and (
+                len(self._open) > OPEN_SOURCES
+                or sum(size for _, size in self._open.values()) > OPEN_SOURCES_BYTES):
+            _, (oldest, _) = self._open.popitem(last=False)
+            oldest.close()
         return source
 
     def close_source(self) -> None:
-        """Release the cached original (PDFium keeps native memory per open document)."""
-        if self._open is not None:
-            self._open[1].close()
-            self._open = None
+        """Release the cached originals (PDFium keeps native memory per open document)."""
+        while self._open:
+            _, (source, _) = self._open.popitem(last=False)
+            source.close()
+
+    # cancel --------------------------------------------------------------------------
+    def cancel(self, batch_id: str) -> int:
+        """Fail every unfinished page of the batch, and every file not yet split, with
+        `batch.cancelled`; return how many pages were cancelled. A page being read at the
+        same time keeps whichever result is written first. The batch is then assessed
+        with what it has (`assess`)."""
+        cancelled = 0
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            repo.lock_case_of_batch(batch_id)
+            for row in repo.files_of_batch(batch_id):
+                if row.status == "stored":  # not split yet: it will have no pages
+                    repo.mark_file_failed(row, "batch.cancelled", message("batch.cancelled"))
+            for page in repo.pages_of_batch(batch_id):
+                if page.status not in TERMINAL_PAGE_STATES and repo.save_page_result(
+                        page, status="failed", error_code="batch.cancelled",
+                        error_message=message("batch.cancelled", page=page.sequence)):
+                    cancelled += 1
+        metrics.FAILURES.labels("batch.cancelled").inc(cancelled)
+        log.warning("batch cancelled: %d pages not read", cancelled,
+                    extra={"batch_id": batch_id, "stage": "cancel", "code": "batch.cancelled"})
+        return cancelled
 
     # read ----------------------------------------------------------------------------
     def read(self, page_id: str) -> str | None:

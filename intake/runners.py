@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,37 +42,102 @@ class InlineRunner:
 
 
 class ThreadRunner:
-    """One worker thread: OCR already uses every core through onnxruntime, so running two
-    pages at once in one process would only make both slower."""
+    """One worker thread (OCR already uses every core, so two pages at once in one process
+    would only make both slower) that reads the pages of every waiting batch in turn:
+    one unit of work per batch — its split, one page, or its last page and assessment —
+    then the next batch. A batch of 500 heavy pages delays another clerk's batch by one
+    page (at most a page's budget, `ocr.limits`), not by 500.
 
-    def __init__(self, runtime: Runtime) -> None:
+    `shutdown` waits at most `shutdown_timeout` seconds for the unit in flight; a page
+    still being read then is abandoned with the process and read again at the next start
+    (`resume_unfinished`): its result was never written."""
+
+    def __init__(self, runtime: Runtime, *, start: bool = True,
+                 shutdown_timeout: float = 10.0) -> None:
         self.pipeline = Pipeline(runtime)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docintake-batch")
-        self._pending: dict[str, Future[None]] = {}
-        self._lock = threading.Lock()
+        self.shutdown_timeout = shutdown_timeout
+        self._lock = threading.Condition()
+        self._turns: deque[str] = deque()  # batches waiting for their next turn
+        self._pages: dict[str, deque[str] | None] = {}  # to read; None: not split yet
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="docintake-batch",
+                                        daemon=True)
+        if start:
+            self._thread.start()
 
     def submit_batch(self, batch_id: str) -> None:
         with self._lock:
-            running = self._pending.get(batch_id)
-            if running is not None and not running.done():
+            if batch_id in self._pages:  # waiting or being worked on: it will be finished
                 return
-            self._pending[batch_id] = self._executor.submit(self._run, batch_id)
+            self._pages[batch_id] = None
+            self._turns.append(batch_id)
+            self._lock.notify_all()
 
-    def _run(self, batch_id: str) -> None:
-        try:
-            self.pipeline.run_batch(batch_id)
-        except Exception:
-            log.exception("batch processing failed", extra={"batch_id": batch_id})
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until every submitted batch has finished (for tests and shutdown)."""
+    def step(self) -> bool:
+        """Give the next waiting batch its turn; False when no batch is waiting."""
         with self._lock:
-            futures = list(self._pending.values())
-        for future in futures:
-            future.result(timeout=timeout)
+            if not self._turns:
+                return False
+            batch_id = self._turns.popleft()
+            pages = self._pages[batch_id]
+        try:
+            finished = self._turn(batch_id, pages)
+        except Exception:
+            # Retries ran out (the database or the store stayed away) or a bug: the batch
+            # stays unfinished in the database and is resumed at the next start.
+            log.exception("batch processing failed", extra={"batch_id": batch_id})
+            finished = True
+        with self._lock:
+            if finished:
+                del self._pages[batch_id]
+                self._lock.notify_all()
+            else:
+                self._turns.append(batch_id)
+        return True
+
+    def _turn(self, batch_id: str, pages: deque[str] | None) -> bool:
+        pipeline, context = self.pipeline, {"batch_id": batch_id}
+        if pages is None:
+            pages = deque(pipeline.retrying(lambda: pipeline.split(batch_id), what="split",
+                                            context=context))
+            with self._lock:
+                self._pages[batch_id] = pages
+            if pages:
+                return False
+        if pages:
+            page_id = pages.popleft()
+            pipeline.retrying(lambda: pipeline.read_or_fail(page_id), what="read",
+                              context={**context, "page_id": page_id})
+            if pages:
+                return False
+        pipeline.retrying(lambda: pipeline.assess(batch_id), what="assess", context=context)
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._turns and not self._stopping:
+                    self.pipeline.close_source()  # idle: hold no originals
+                    self._lock.wait()
+                if self._stopping:
+                    return
+            self.step()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every submitted batch has finished (for tests and the demo);
+        False if `timeout` seconds passed first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._pages, timeout)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(self.shutdown_timeout)
+            if self._thread.is_alive():
+                log.warning("shutdown: the page being read is abandoned and will be read "
+                            "again at the next start", extra={"stage": "shutdown"})
 
 
 class CeleryRunner:

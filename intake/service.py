@@ -223,6 +223,22 @@ class IntakeService:
                 raise IntakeError("batch.not_found", batch_id=batch_id)
             return self._progress(repo, batch)
 
+    def cancel_batch(self, batch_id: str) -> BatchProgress:
+        """An administrator stops a batch (a file that would keep a worker busy for
+        hours, a batch uploaded by mistake): its unread pages and unsplit files fail with
+        `batch.cancelled`, and the batch is assessed and completed with what was read."""
+        from intake.pipeline import Pipeline
+
+        with self.runtime.database.session() as session:
+            batch = CaseRepository(session).get_batch(batch_id)
+            if batch is None:
+                raise IntakeError("batch.not_found", batch_id=batch_id)
+            if batch.status not in ("received", "processing"):
+                raise IntakeError("batch.finished", batch_id=batch_id)
+        Pipeline(self.runtime).cancel(batch_id)
+        self.runner.submit_batch(batch_id)  # nothing left to read: it is assessed
+        return self.batch_progress(batch_id)
+
     def _progress(self, repo: CaseRepository, batch: Batch) -> BatchProgress:
         counts = repo.page_progress(batch.id)
         files = [

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
 
-from api.auth import CaseReader, CaseWriter
+from api.auth import CaseReader, CaseWriter, Principal, require
 from api.schemas import BatchPublic, CaseCreate, CasePublic
 from intake.errors import IntakeError
 from intake.lifecycle import Actor
 from intake.service import IntakeService, Upload
 
 router = APIRouter(tags=["cases"])
+BatchCanceller = Annotated[Principal, require("admin")]
 
 
 def _service(request: Request) -> IntakeService:
@@ -58,6 +59,13 @@ async def upload_batch(
 @router.get("/batches/{batch_id}", response_model=BatchPublic)
 def batch_progress(batch_id: str, request: Request, _: CaseReader) -> BatchPublic:
     return BatchPublic.of(_service(request).batch_progress(batch_id))
+
+
+@router.post("/batches/{batch_id}/cancel", response_model=BatchPublic)
+def cancel_batch(batch_id: str, request: Request, _: BatchCanceller) -> BatchPublic:
+    """Admin only: unread pages fail with `batch.cancelled`; the batch completes with
+    what it has."""
+    return BatchPublic.of(_service(request).cancel_batch(batch_id))
 
 
 @router.get("/cases/{case_id}/report")

@@ -1,0 +1,149 @@
+"""The in-process runner: batches take turns page by page, shutdown is bounded, and an
+administrator can cancel a batch (service and HTTP)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from intake.errors import IntakeError
+from intake.runners import InlineRunner, ThreadRunner, resume_unfinished
+from intake.runtime import Runtime
+from intake.service import IntakeService, Upload
+from ocr.types import OcrLine
+from storage.cases import CaseRepository
+from tests.api.conftest import LiveApi, live_api  # noqa: F401 - the fixture
+from tests.helpers import RecordingRunner, text_pdf
+from tests.ocr.pagekit import draw_page, image_pdf
+
+
+def _stored_batch(runtime: Runtime, pages: int, title: str) -> tuple[str, str]:
+    """A batch accepted but not processed (as if the runner had not got to it yet)."""
+    service = IntakeService(runtime, RecordingRunner())
+    case = service.create_case("company-establishment")
+    data = text_pdf([[title, f"第{n}页", "申请人：王小明"] for n in range(1, pages + 1)])
+    return case.id, service.upload_batch(case.id, [Upload(f"{title}.pdf", data)]).id
+
+
+def _batch_of_page(runtime: Runtime, page_id: str) -> str:
+    with runtime.database.session() as session:
+        page = CaseRepository(session).get_page(page_id)
+        assert page is not None
+        return page.batch_id
+
+
+def test_batches_take_turns_page_by_page(runtime: Runtime) -> None:
+    _, big = _stored_batch(runtime, 6, "大批次")
+    _, small = _stored_batch(runtime, 2, "小批次")
+    runner = ThreadRunner(runtime, start=False)
+    order: list[str] = []
+    read = runner.pipeline.read_or_fail
+
+    def recording(page_id: str) -> str | None:
+        order.append(_batch_of_page(runtime, page_id))
+        return read(page_id)
+
+    runner.pipeline.read_or_fail = recording  # type: ignore[method-assign]
+    runner.submit_batch(big)
+    runner.submit_batch(small)
+    runner.submit_batch(big)  # already waiting: no second turn
+    while runner.step():
+        pass
+    # The small batch, submitted second, is not read after the big one but between its
+    # pages, and finishes after two turns of each.
+    assert order == [big, small, big, small, big, big, big, big]
+    service = IntakeService(runtime, RecordingRunner())
+    assert service.batch_progress(big).status == "completed"
+    assert service.batch_progress(small).status == "completed"
+    assert runner.wait(timeout=0)
+
+
+class BlockingEngine:
+    """Blocks inside the first page it is given until released, like a page that takes
+    the engine a long time."""
+
+    name, version = "blocking", "blocking 0"
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def recognize(self, image: np.ndarray) -> list[OcrLine]:
+        self.entered.set()
+        self.release.wait()
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+
+def test_shutdown_is_bounded_and_the_page_in_flight_is_read_at_the_next_start(
+        runtime: Runtime) -> None:
+    engine = BlockingEngine()
+    runtime.engine_override = engine  # type: ignore[assignment]
+    service = IntakeService(runtime, RecordingRunner())
+    case = service.create_case("company-establishment")
+    scan = image_pdf([draw_page(size=(600, 800))[0]])
+    batch = service.upload_batch(case.id, [Upload("scan.pdf", scan)])
+    runner = ThreadRunner(runtime, shutdown_timeout=0.05)
+    runner.submit_batch(batch.id)
+    try:
+        assert engine.entered.wait(60)  # the page is being read
+        runner.shutdown()  # returns although the page is still in the engine
+        assert service.batch_progress(batch.id).status == "processing"
+        with runtime.database.session() as session:
+            statuses = {p.status for p in CaseRepository(session).pages_of_batch(batch.id)}
+        assert statuses == {"prepared"}  # nothing written for it: it will be read again
+        restarted = RecordingRunner()
+        assert resume_unfinished(runtime, restarted) == [batch.id]
+    finally:
+        engine.release.set()
+
+
+def test_an_admin_cancels_a_batch_and_it_completes_with_what_it_has(
+        runtime: Runtime) -> None:
+    case_id, batch_id = _stored_batch(runtime, 3, "申请书")
+    pipeline_runner = InlineRunner(runtime)
+    page_ids = pipeline_runner.pipeline.split(batch_id)
+    assert pipeline_runner.pipeline.read(page_ids[0]) == "done"
+    service = IntakeService(runtime, pipeline_runner)
+    progress = service.cancel_batch(batch_id)
+    assert progress.status == "completed"
+    assert (progress.pages_read, progress.pages_failed) == (1, 2)
+    report = service.case_report(case_id)
+    assert [u["code"] for u in report["unreadable"]] == ["batch.cancelled"] * 2
+    assert report["unreadable"][0]["message"].startswith("本批次已被管理员取消")
+    with pytest.raises(IntakeError) as info:
+        service.cancel_batch(batch_id)
+    assert info.value.code == "batch.finished" and info.value.status == 409
+    with pytest.raises(IntakeError) as info:
+        service.cancel_batch("no-such-batch")
+    assert info.value.code == "batch.not_found"
+
+
+def test_a_batch_cancelled_before_it_was_split_reads_nothing(runtime: Runtime) -> None:
+    _, batch_id = _stored_batch(runtime, 2, "申请书")
+    service = IntakeService(runtime, InlineRunner(runtime))
+    progress = service.cancel_batch(batch_id)
+    assert progress.status == "completed" and progress.pages_total == 0
+    assert [f.error_code for f in progress.files] == ["batch.cancelled"]
+
+
+def test_only_an_admin_may_cancel_over_http(live_api: LiveApi) -> None:
+    _, batch_id = _stored_batch(live_api.runtime, 2, "申请书")
+    for role in ("clerk", "reviewer", "system"):
+        with live_api.client(role) as client:
+            assert client.post(f"/batches/{batch_id}/cancel").status_code == 403
+    with httpx.Client(base_url=live_api.base_url + "/api/v1") as anonymous:
+        assert anonymous.post(f"/batches/{batch_id}/cancel").status_code == 401
+    with live_api.client("admin") as client:
+        response = client.post(f"/batches/{batch_id}/cancel")
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == batch_id
+        assert client.post("/batches/nope/cancel").status_code == 404
+        assert live_api.wait_for_batch(batch_id, timeout=60)["status"] == "completed"
+        again = client.post(f"/batches/{batch_id}/cancel")
+        assert again.status_code == 409 and again.json()["code"] == "batch.finished"
