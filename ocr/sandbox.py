@@ -184,6 +184,7 @@ class PdfSandbox:
             return header, payload
 
     def open(self, token: str, path: Path, name: str, dpi: int) -> int:
+        self.document = None  # the helper closes what it had open, even if this fails
         header, _ = self.request({"op": "open", "token": token, "path": str(path),
                                   "name": name, "dpi": dpi})
         self.document = token

@@ -417,3 +417,17 @@ def test_born_digital_pdf_is_read_from_its_text_layer_in_reading_order():
 ])
 def test_text_layer_usable(text, usable):
     assert text_layer_usable(text) is usable
+
+
+def test_pdf_sources_share_the_helper_and_a_failed_open_loses_no_other_file():
+    good = text_pdf([("营业执照 统一社会信用代码 91350211MA2Y1234XN", 72, 100)])
+    first = open_source(good, "first.pdf")
+    with pytest.raises(SourceError):
+        open_source(b"%PDF-1.7\n garbage that is not a pdf", "broken.pdf")
+    assert isinstance(first.read_page(0), OcrPage)  # reopened in the helper
+    second = open_source(image_pdf([draw_page(size=(300, 200))[0]]), "second.pdf")
+    # Each file is read from the helper in turn, reopened there as needed.
+    assert isinstance(first.read_page(0), OcrPage)
+    assert isinstance(second.read_page(0), RasterPage)
+    first.close()
+    second.close()
