@@ -1,12 +1,11 @@
 """The in-process runner: batches take turns page by page, shutdown is bounded, and an
-administrator can cancel a batch (service and HTTP)."""
+administrator can cancel a batch (over HTTP: tests/api/test_batch_cancel.py)."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
@@ -16,12 +15,11 @@ from intake.runtime import Runtime
 from intake.service import IntakeService, Upload
 from ocr.types import OcrLine
 from storage.cases import CaseRepository
-from tests.api.conftest import LiveApi, live_api  # noqa: F401 - the fixture
 from tests.helpers import RecordingRunner, text_pdf
 from tests.ocr.pagekit import draw_page, image_pdf
 
 
-def _stored_batch(runtime: Runtime, pages: int, title: str) -> tuple[str, str]:
+def stored_batch(runtime: Runtime, pages: int, title: str) -> tuple[str, str]:
     """A batch accepted but not processed (as if the runner had not got to it yet)."""
     service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("company-establishment")
@@ -37,8 +35,8 @@ def _batch_of_page(runtime: Runtime, page_id: str) -> str:
 
 
 def test_batches_take_turns_page_by_page(runtime: Runtime) -> None:
-    _, big = _stored_batch(runtime, 6, "大批次")
-    _, small = _stored_batch(runtime, 2, "小批次")
+    _, big = stored_batch(runtime, 6, "大批次")
+    _, small = stored_batch(runtime, 2, "小批次")
     runner = ThreadRunner(runtime, start=False)
     order: list[str] = []
     read = runner.pipeline.read_or_fail
@@ -105,7 +103,7 @@ def test_shutdown_is_bounded_and_the_page_in_flight_is_read_at_the_next_start(
 
 def test_an_admin_cancels_a_batch_and_it_completes_with_what_it_has(
         runtime: Runtime) -> None:
-    case_id, batch_id = _stored_batch(runtime, 3, "申请书")
+    case_id, batch_id = stored_batch(runtime, 3, "申请书")
     pipeline_runner = InlineRunner(runtime)
     page_ids = pipeline_runner.pipeline.split(batch_id)
     assert pipeline_runner.pipeline.read(page_ids[0]) == "done"
@@ -125,25 +123,8 @@ def test_an_admin_cancels_a_batch_and_it_completes_with_what_it_has(
 
 
 def test_a_batch_cancelled_before_it_was_split_reads_nothing(runtime: Runtime) -> None:
-    _, batch_id = _stored_batch(runtime, 2, "申请书")
+    _, batch_id = stored_batch(runtime, 2, "申请书")
     service = IntakeService(runtime, InlineRunner(runtime))
     progress = service.cancel_batch(batch_id)
     assert progress.status == "completed" and progress.pages_total == 0
     assert [f.error_code for f in progress.files] == ["batch.cancelled"]
-
-
-def test_only_an_admin_may_cancel_over_http(live_api: LiveApi) -> None:
-    _, batch_id = _stored_batch(live_api.runtime, 2, "申请书")
-    for role in ("clerk", "reviewer", "system"):
-        with live_api.client(role) as client:
-            assert client.post(f"/batches/{batch_id}/cancel").status_code == 403
-    with httpx.Client(base_url=live_api.base_url + "/api/v1") as anonymous:
-        assert anonymous.post(f"/batches/{batch_id}/cancel").status_code == 401
-    with live_api.client("admin") as client:
-        response = client.post(f"/batches/{batch_id}/cancel")
-        assert response.status_code == 200, response.text
-        assert response.json()["id"] == batch_id
-        assert client.post("/batches/nope/cancel").status_code == 404
-        assert live_api.wait_for_batch(batch_id, timeout=60)["status"] == "completed"
-        again = client.post(f"/batches/{batch_id}/cancel")
-        assert again.status_code == 409 and again.json()["code"] == "batch.finished"

@@ -87,10 +87,11 @@ CORPUS: dict[str, Hostile] = {
                                      pages=["page.content_too_large", "text"]),
     "pdf-5000-pages": Hostile(lambda: hostile.many_pages_pdf(5000), "file.too_many_pages"),
     "tiff-1000-frames": Hostile(lambda: hostile.tiff_frames(1000), "file.too_many_pages"),
-    # 12 pages of 400,000 text operators each, and one CPU-second per page: the first two
+    # 12 pages of 800,000 text operators each (~3.4 CPU-seconds to render), and one
+    # CPU-second per page (two, with the kernel's whole-second granularity): the first two
     # pages are stopped by the kernel, the other ten fail at once without being tried.
     "pdf-heavy-content-streams": Hostile(
-        lambda: hostile.heavy_text_pdf(pages=12, operators=400_000),
+        lambda: hostile.heavy_text_pdf(pages=12, operators=800_000),
         pages=["page.too_complex"] * 12, limits={"page_cpu_seconds": 1.0}),
     "zip-holding-a-pdf": Hostile(lambda: hostile.zip_of({"scan.pdf": _MULTIPAGE}),
                                  "file.archive_unsupported"),
