@@ -225,6 +225,20 @@ def test_return_and_supplement_restart_the_notice_clock(world: World) -> None:
     assert events[3].on_date == date(2026, 9, 29) and "batch_id" in events[3].payload
 
 
+def test_withdrawal_from_a_paused_case_ends_its_supervision(world: World) -> None:
+    with at(date(2026, 9, 21)):
+        case_id = world.new_case()
+        world.act(case_id, "accept", "clerk")
+        world.act(case_id, "pause", "reviewer", reason="专家评审")
+        assert [r.case_id for r in world.lifecycle.supervision().cases] == [case_id]
+        life = world.act(case_id, "withdraw", "clerk", reason="申请人书面申请撤回")
+        assert (life.state, life.deadlines.light) == ("withdrawn", None)
+        assert world.lifecycle.supervision().cases == []
+        with pytest.raises(IntakeError) as excinfo:
+            world.act(case_id, "resume", "reviewer")
+        assert _code(excinfo) == "case.invalid_transition"
+
+
 def test_tolerant_acceptance_records_the_outstanding_material(world: World) -> None:
     with at(date(2026, 9, 21)):
         case_id = world.new_case()

@@ -80,9 +80,9 @@ def test_package_years_agree_with_holidays() -> None:
     schedules = package_schedules()
     years = [s.year for s in schedules]
     assert years[0] <= 2010 and 2026 in years
-    # 2005-12-31: holidays has it as a working Saturday, chinesecalendar as part of the
-    # 2006 New Year break; the 2005 notice (国办发明电〔2005〕32号) has the break begin on
-    # 2006-01-01, so it is not looked at here.
+    # 2005-12-31: holidays has it as a working Saturday, chinesecalendar as a rest day.
+    # The one day the two packages disagree on; not judged here (2005 matters to no open
+    # case), and listed so that any new disagreement fails.
     known_disagreements = {D(2005, 12, 31)}
     for schedule in schedules:
         calendar = WorkCalendar.of([schedule])
