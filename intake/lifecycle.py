@@ -422,6 +422,13 @@ class Lifecycle:
         if action in ("precheck", "resubmit"):
             if before == "returned":
                 case.notice_clock_from = today
+        elif action == "return":
+            # What the one-time notice will list: the report's missing and invalid slots.
+            slots = (case.report or {}).get("slots") or []
+            payload["report_status"] = case.status
+            payload["to_supplement"] = [
+                s.get("code") for s in slots
+                if isinstance(s, dict) and s.get("state") in ("missing", "invalid")]
         elif action in ("accept", "accept_tolerant"):
             case.accepted_on, case.accepted_by = today, actor.key_id
             if action == "accept_tolerant":

@@ -207,10 +207,21 @@ def test_decisions_refusals_pauses_and_extensions_need_their_reasons(world: Worl
 def test_return_and_supplement_restart_the_notice_clock(world: World) -> None:
     with at(date(2026, 9, 21)):
         case_id = world.new_case()
+        with world.service.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = repo.get_case(case_id)
+            assert case is not None
+            repo.save_report(case, {"status": "incomplete", "slots": [
+                {"code": "application_form", "state": "present"},
+                {"code": "business_license", "state": "missing"},
+                {"code": "food_safety_rules", "state": "invalid"}]}, None)
         world.precheck(case_id)
         assert world.life(case_id).deadlines.notice_due == date(2026, 9, 29)
         life = world.act(case_id, "return", "clerk")
         assert life.state == "returned" and life.deadlines.notice_due is None
+        returned = world.lifecycle.events(case_id)[-1]
+        assert returned.payload == {"report_status": "incomplete",
+                                    "to_supplement": ["business_license", "food_safety_rules"]}
         with pytest.raises(IntakeError):
             world.act(case_id, "accept", "clerk")  # wait for the supplement
     with at(date(2026, 9, 29)):  # the supplement arrives ...
