@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         default=None, description="base64 of a 32-byte Ed25519 seed that signs audit "
                                   "checkpoints; development: made once in the data dir")
     audit_key_name: str = Field(default="docintake-audit", pattern=r"^[A-Za-z0-9._+-]{1,100}$")
+    # case events for other systems (intake.outbox)
+    webhook_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="receives case events (accepted, "
+        "returned, refused, decided, closed, withdrawn) as signed JSON POSTs")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the webhook signatures")
+    webhook_timeout: float = Field(default=5.0, gt=0, le=60)
     audit_origin: str = Field(default="docintake", pattern=r"^[A-Za-z0-9._:-]{1,100}$",
                               description="names this deployment's log in its checkpoints")
 
@@ -166,6 +173,10 @@ class Settings(BaseSettings):
                 and self.s3_secret_key.get_secret_value() in _DEFAULT_SECRETS):
             raise ValueError("production refuses the default DOCINTAKE_S3_SECRET_KEY; "
                              "set the object store's real secret")
+        if self.webhook_url and (self.webhook_secret is None or len(
+                self.webhook_secret.get_secret_value()) < 16):
+            raise ValueError("DOCINTAKE_WEBHOOK_URL needs DOCINTAKE_WEBHOOK_SECRET of at "
+                             "least 16 characters (the receiver checks the signatures)")
         if self.environment == "production" and self.audit_signing_key is None:
             raise ValueError("production requires DOCINTAKE_AUDIT_SIGNING_KEY (the audit "
                              "checkpoints' signing key, kept outside the database)")

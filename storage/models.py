@@ -294,3 +294,24 @@ class CalendarYear(Base):
     version: Mapped[str] = mapped_column(String(100))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     loaded_by: Mapped[str] = mapped_column(String(200))
+
+class OutboxEvent(Base):
+    """A case event for other systems, written with the change it describes and delivered
+    by the webhook sender (`storage.outbox`, `intake.outbox`). `seq` orders a case's events;
+    `id` is the stable identity a receiver deduplicates on."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_due", "delivered_at", "next_attempt_at"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
