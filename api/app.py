@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routes import audit, cases, catalog, certificates, health, lifecycle
+from api.routes import audit, cases, catalog, certificates, health, lifecycle, notices
 from intake.certificates import CertificateService
+from intake.outbox import WebhookSender
+from intake.progress import ProgressService
 from intake.runners import TaskRunner, make_runner, resume_unfinished
 from intake.runtime import Runtime
 from intake.service import IntakeService
@@ -23,7 +25,14 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resume_unfinished(runtime, runner)
+        # Case events leave through the outbox: each API process runs a sender; the
+        # outbox's claims keep two senders from posting one event at once.
+        sender = WebhookSender(runtime) if runtime.settings.webhook_url else None
+        if sender is not None:
+            sender.start()
         yield
+        if sender is not None:
+            sender.stop()
         runner.shutdown()
 
     app = FastAPI(title="docintake", version="0.1.0", lifespan=lifespan,
@@ -31,9 +40,11 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.service = IntakeService(runtime, runner)
     app.state.certificates = CertificateService(runtime)
+    app.state.progress = ProgressService(runtime)
     problems.install(app)
     app.include_router(cases.router, prefix=API_PREFIX)
     app.include_router(lifecycle.router, prefix=API_PREFIX)
+    app.include_router(notices.router, prefix=API_PREFIX)
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(certificates.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)

@@ -54,6 +54,12 @@ class LifePublic(BaseModel):
         return cls(**{**life.__dict__, "deadlines": DeadlinesPublic.of(life.deadlines)})
 
 
+class NoticeRefPublic(BaseModel):
+    id: str
+    kind: str = Field(description="one_time / acceptance / tolerant / refusal")
+    number: str
+
+
 class EventPublic(BaseModel):
     id: int
     action: str
@@ -66,10 +72,14 @@ class EventPublic(BaseModel):
     key_id: int | None
     reason: str | None
     payload: dict[str, Any]
+    notices: list[NoticeRefPublic] = Field(
+        default_factory=list, description="notices this transition issued")
 
     @classmethod
     def of(cls, event: EventView) -> EventPublic:
-        return cls(**event.__dict__)
+        data = {k: v for k, v in event.__dict__.items() if k not in ("notices", "query_code")}
+        return cls(**data, notices=[NoticeRefPublic(id=n.id, kind=n.kind, number=n.label)
+                                    for n in event.notices])
 
 
 class TransitionPublic(BaseModel):
@@ -77,6 +87,9 @@ class TransitionPublic(BaseModel):
     state: str
     event: EventPublic
     life: LifePublic
+    query_code: str | None = Field(
+        default=None, description="the applicant's progress query code: in the answer to "
+                                  "the acceptance only, never shown again")
 
 
 class ActionBody(BaseModel):

@@ -141,3 +141,13 @@ declare("certificate.purpose_required", 422, "查询证照须说明用途 purpos
 declare("certificate.holder_required", 422, "须提供持证主体代码 holder_id。", "Give holder_id.")
 declare("certificate.scope_denied", 403, "此密钥无权查询该类证照。",
         "This key is not scoped to the type(s) {types}.")
+
+# -- notices and the applicant's progress query ------------------------------------------
+declare("notice.not_found", 404, "告知书/通知书 {notice_id} 不存在。",
+        "Notice {notice_id} not found.")
+declare("notice.damaged", 500, "通知书存档文件校验失败，请联系管理员。",
+        "The stored notice does not match its recorded SHA-256; tell the administrator.")
+declare("progress.not_found", 404, "办件编号或查询码不正确。",
+        "The case number or the query code is wrong.")
+declare("progress.too_many_attempts", 429, "查询失败次数过多，请 {retry_after} 秒后再试。",
+        "Too many failed attempts; try again in {retry_after} seconds.")

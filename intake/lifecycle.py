@@ -30,6 +30,11 @@ from typing import Any, Final
 
 from intake.calendar import CalendarCache
 from intake.errors import IntakeError
+from intake.notices import compose as compose_notice
+from intake.notices import issue as issue_notice
+from intake.notices import kind_for as notice_kind_for
+from intake.outbox import record_case_event
+from intake.query_codes import code_digest, new_query_code
 from intake.runtime import Runtime
 from rules.catalog import UnknownItemError
 from rules.deadlines import (
@@ -40,7 +45,8 @@ from rules.deadlines import (
 )
 from rules.workdays import Pause, WorkCalendar
 from storage.cases import CaseRepository
-from storage.models import Case, CaseEvent
+from storage.models import Case, CaseEvent, Notice
+from storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +211,23 @@ class EventView:
     key_id: int | None
     reason: str | None
     payload: dict[str, Any]
+    notices: tuple[NoticeRef, ...] = ()
+    query_code: str | None = None  # only in the answer to the acceptance itself
 
     @classmethod
-    def of(cls, row: CaseEvent) -> EventView:
+    def of(cls, row: CaseEvent, effects: Effects | None = None) -> EventView:
+        notices = tuple(NoticeRef(n.id, n.kind, n.label) for n in effects.notices) \
+            if effects else ()
         return cls(row.id, row.action, row.from_state, row.to_state, row.at, row.on_date,
-                   row.actor, row.role, row.key_id, row.reason, dict(row.payload or {}))
+                   row.actor, row.role, row.key_id, row.reason, dict(row.payload or {}),
+                   notices, effects.query_code if effects else None)
+
+
+@dataclass(frozen=True)
+class NoticeRef:
+    id: str
+    kind: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -301,11 +319,71 @@ LIGHTS: Final = ("red", "yellow", "green")
 
 
 # -- side effects of a transition -----------------------------------------------------------
-def on_transition(runtime: Runtime, repo: CaseRepository, case: Case, event: CaseEvent) -> None:
+@dataclass(frozen=True)
+class Effects:
+    """What a transition caused besides its state change: the notices it issued, and the
+    applicant's query code (returned once, to be handed over; stored only as a digest)."""
+
+    notices: tuple[Notice, ...] = ()
+    query_code: str | None = None
+
+
+def _center(runtime: Runtime, case: Case) -> tuple[str, str]:
+    """The center that issues the case's notices: its code (numbering) and name."""
+    code = getattr(case, "center_code", None) or runtime.settings.service_center_code
+    return str(code), runtime.settings.service_center_name
+
+
+def on_transition(runtime: Runtime, repo: CaseRepository, case: Case, event: CaseEvent,
+                  life: CaseLife) -> Effects:
     """Everything a transition causes besides its state change and its event row, inside
-    the same transaction: the place for issuing notices (受理通知书, 一次性告知书, 不予受理
-    通知书) and writing outbox events for other systems. Nothing yet beyond the log."""
+    the same transaction, so that it commits or rolls back with it: the query code at
+    acceptance, the notice the transition issues (受理通知书, 容缺受理通知书, 一次性告知书,
+    不予受理通知书), and the outbox event other systems receive."""
+    now = runtime.clock.now()
+    center, center_name = _center(runtime, case)
+    query_code = None
+    if event.action in ("accept", "accept_tolerant"):
+        query_code = new_query_code()
+        case.query_code_hash = code_digest(query_code)
+    notices: list[Notice] = []
+    kind = notice_kind_for(event)
+    if kind is not None:
+        item = runtime.catalog.item(case.item_code)
+        supplement_due = None
+        if kind == "one_time":
+            supplement_due = life_calendar_due(runtime, repo, event.on_date)
+        content = compose_notice(
+            kind, case=case, item=item, center_name=center_name, issued_on=event.on_date,
+            report=case.report, deadlines=_deadline_dict(life.deadlines),
+            reason=event.reason, outstanding=list(case.outstanding or []),
+            supplement_due=supplement_due, query_code=query_code)
+        notices.append(issue_notice(
+            runtime, repo.session, case, kind, content, center=center, issued_at=now,
+            issued_on=event.on_date, key_id=event.key_id, actor=event.actor,
+            query_code=query_code))
+    record_case_event(Outbox(repo.session), case_id=case.id, action=event.action, now=now,
+                      payload={"case_number": case.number, "item_code": case.item_code,
+                               "center": center, "state": case.state,
+                               "on_date": event.on_date.isoformat(),
+                               "decision": case.decision if event.action == "decide"
+                               else None,
+                               "notices": [n.label for n in notices]})
     log.info("case %s", event.action, extra={"case_id": case.id, "state": case.state})
+    return Effects(tuple(notices), query_code)
+
+
+def _deadline_dict(deadlines: Deadlines) -> dict[str, Any]:
+    return {"committed_due": deadlines.committed_due.isoformat()
+            if deadlines.committed_due else None,
+            "legal_due": deadlines.legal_due.isoformat() if deadlines.legal_due else None}
+
+
+def life_calendar_due(runtime: Runtime, repo: CaseRepository, issued_on: date) -> date:
+    """By when the applicant is asked to supplement: N working days after the notice."""
+    calendar = CalendarCache().get(repo.session)
+    return calendar.add_working_days(issued_on,
+                                     runtime.settings.supplement_working_days).day
 
 
 # -- the service -----------------------------------------------------------------------------
@@ -374,7 +452,7 @@ class Lifecycle:
         if case.state not in ("received", "prechecked", "returned"):
             return None
         return self._apply(repo, case, "precheck", SYSTEM_ACTOR,
-                           ActionRequest(payload={"report_status": case.status}))
+                           ActionRequest(payload={"report_status": case.status}))[0]
 
     def record_resubmission(self, repo: CaseRepository, case: Case,
                             batch_id: str) -> CaseEvent | None:
@@ -400,15 +478,15 @@ class Lifecycle:
                 raise IntakeError("case.not_found", case_id=case_id)
             if action == "accept" and request.outstanding:
                 action = "accept_tolerant"
-            event = self._apply(repo, case, action, actor, request)
+            event, effects = self._apply(repo, case, action, actor, request)
             life = self.life(case, self.calendar(repo))
-            view = EventView.of(event)
+            view = EventView.of(event, effects)
         log.info("case transition", extra={"case_id": case_id, "action": action,
                                            "state": life.state})
         return life, view
 
     def _apply(self, repo: CaseRepository, case: Case, action: str, actor: Actor,
-               request: ActionRequest) -> CaseEvent:
+               request: ActionRequest) -> tuple[CaseEvent, Effects]:
         today = self.runtime.clock.today()
         before = case.state
         after = plan_transition(before, action, actor.role, paused_from=case.paused_from)
@@ -468,8 +546,9 @@ class Lifecycle:
         event = repo.add_event(case, action=action, from_state=before, to_state=after,
                                on_date=today, key_id=actor.key_id, actor=actor.name,
                                role=actor.role, reason=reason, payload=payload)
-        on_transition(self.runtime, repo, case, event)
-        return event
+        effects = on_transition(self.runtime, repo, case, event,
+                                self.life(case, self.calendar(repo), today))
+        return event, effects
 
     def _outstanding(self, case: Case, items: Iterable[Outstanding], today: date
                      ) -> list[dict[str, Any]]:

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         default=1536, ge=256, le=65536,
         description="Address space of the helper process that reads PDF pages, in MiB")
     service_center_name: str = "政务服务中心"
+    service_center_code: str = Field(
+        default="CENTER", pattern=r"^[A-Za-z0-9_-]{1,50}$",
+        description="numbers the center's notices (per center and year)")
+    supplement_working_days: int = Field(
+        default=10, ge=1, le=60,
+        description="working days the one-time notice gives the applicant to supplement")
     timezone: str = Field(
         default="Asia/Shanghai",
         description="IANA time zone of the service center: the calendar date of receipts, "

@@ -66,6 +66,9 @@ class CaseRepository:
     def get_case(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id)
 
+    def case_by_number(self, number: str) -> Case | None:
+        return self.session.scalar(select(Case).where(Case.number == number))
+
     def lock_case(self, case_id: str) -> Case | None:
         """The case, with its row write-locked until the transaction ends: transitions of one
         case are serialised across processes (PostgreSQL waits on the row; SQLite serialises

@@ -78,6 +78,8 @@ class Case(Base):
     pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     outstanding: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The applicant's progress query code (intake.progress), as a salted scrypt digest only.
+    query_code_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     batches: Mapped[list[Batch]] = relationship(back_populates="case", order_by="Batch.created_at")
 
@@ -315,3 +317,36 @@ class OutboxEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                           nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class Notice(Base):
+    """A notice the center issued (一次性告知书, 受理通知书, 容缺受理通知书, 不予受理通知书):
+    rendered once, stored, and served byte-identical from `pdf_key` forever."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("center", "year", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    center: Mapped[str] = mapped_column(String(50))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(100))  # the number as printed
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_by_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    issued_by: Mapped[str] = mapped_column(String(200))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pdf_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class NoticeCounter(Base):
+    """The last notice number a center drew in a year."""
+
+    __tablename__ = "notice_counters"
+
+    center: Mapped[str] = mapped_column(String(50), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer)

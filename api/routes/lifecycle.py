@@ -39,7 +39,7 @@ def _actor(principal: Principal) -> Actor:
 def _answer(case_id: str, result: tuple[CaseLife, EventView]) -> TransitionPublic:
     life, event = result
     return TransitionPublic(case_id=case_id, state=life.state, event=EventPublic.of(event),
-                            life=LifePublic.of(life))
+                            life=LifePublic.of(life), query_code=event.query_code)
 
 
 def _simple(action: str, case_id: str, request: Request, principal: Principal,
