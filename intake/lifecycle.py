@@ -462,7 +462,7 @@ class Lifecycle:
         if case.state != "returned":
             return None
         return self._apply(repo, case, "resubmit", SYSTEM_ACTOR,
-                           ActionRequest(payload={"batch_id": batch_id}))
+                           ActionRequest(payload={"batch_id": batch_id}))[0]
 
     def transition(self, case_id: str, action: str, actor: Actor,
                    request: ActionRequest | None = None) -> tuple[CaseLife, EventView]:
