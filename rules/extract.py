@@ -20,7 +20,7 @@ repaired and validated) and carries its provenance: page, box and OCR confidence
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rules.catalog import FieldDef, MaterialType
@@ -59,6 +59,7 @@ _SECTION_WORDS = {"信息", "情况", "基本信息", "基本情况", "信息栏
 _PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
 _SPANNING = ("date", "date_range", "date_or_open_end", "address")
 _GENERIC_NAMES = {"公司", "有限公司", "有限责任公司", "股份有限公司"}
+_HEADING = re.compile(r"[\u4e00-\u9fa5()/、]{1,8}:?")
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,23 @@ def _right_of(lines: Sequence[TextLine], i: int) -> int | None:
         if best is None or other.box[0] < best[0]:
             best = (other.box[0], j)
     return best[1] if best else None
+
+
+def _rows(lines: Sequence[TextLine]) -> list[list[int]]:
+    """Line indices grouped into rows (centres within half a line height), top to bottom,
+    each left to right."""
+    order = sorted(range(len(lines)), key=lambda j: (lines[j].box[1] + lines[j].box[3]) / 2)
+    rows: list[list[int]] = []
+    for j in order:
+        b = lines[j].box
+        c = (b[1] + b[3]) / 2
+        if rows:
+            f = lines[rows[-1][0]].box
+            if abs(c - (f[1] + f[3]) / 2) < 0.5 * max(f[3] - f[1], 1.0):
+                rows[-1].append(j)
+                continue
+        rows.append([j])
+    return [sorted(r, key=lambda j: lines[j].box[0]) for r in rows]
 
 
 def _row_right(lines: Sequence[TextLine], i: int) -> list[int]:
@@ -406,7 +424,10 @@ class Extractor:
             if old is None or (not _ok(old) and _ok(ef)):
                 out[name] = ef
 
+        consumed = self._tables(lines, texts, hits_per_line, allowed, page.number, store)
         for i in range(len(texts)):
+            if i in consumed:
+                continue
             text = texts[i]
             filled = frozenset(name for name, ef in out.items() if _ok(ef))
             hits = self.index.hits(text, filled) if filled else hits_per_line[i]
@@ -431,10 +452,141 @@ class Extractor:
         self._fallbacks(view, out, allowed)
         return out
 
+    # --- tables whose labels head the columns ------------------------------------------
+
+    def _pure_label(self, text: str, hits: list[_Hit]) -> _Label | None:
+        """The label a cell consists of, if it holds nothing else."""
+        if len(hits) != 1:
+            return None
+        lead = _LEAD.match(text)
+        h = hits[0]
+        if h.start <= (lead.end() if lead else 0) and h.end >= len(text.rstrip(":")):
+            return h.label
+        return None
+
+    def _cell_fields(self, row_label: _Label | None, col_label: _Label | None,
+                     allowed: set[str]) -> list[str]:
+        """The field at the crossing of a row label and a column label: the person (an
+        owner field, "委托代理人") from one, the attribute ("身份证件号码", "联系电话",
+        "姓名") from the other."""
+        labels = [lab for lab in (col_label, row_label) if lab is not None]
+        owner = next((f for lab in labels for f in lab.fields if f in self.owners), None)
+        attributes = [lab for lab in labels if owner is None or owner not in lab.fields]
+        if not attributes:
+            # Only a person's label over the cell ("法定代表人姓名"): the person's name.
+            return [owner] if owner in allowed and len(labels) == 1 else []
+        lab = attributes[0]
+        if lab.fields:
+            return [f for f in lab.fields if f in allowed]
+        if owner is not None:
+            return [f for f in lab.context if f in allowed and owner in self.fdefs[f].after][:1]
+        return []
+
+    def _tables(self, lines: Sequence[TextLine], texts: list[str], hits: list[list[_Hit]],
+                allowed: set[str], page: int,
+                store: Callable[[str, ExtractedField | None], None]) -> set[int]:
+        """Read tables whose first row is a row of labels ("姓名 | 身份证件号码 | 电话")
+        and whose rows below hold the values in the same columns, each row possibly
+        introduced by the person it is about ("委托代理人 | 李四 | …"); also transposed
+        (people heading the columns, attributes the rows). Returns the lines used."""
+        rows = _rows(lines)
+        consumed: set[int] = set()
+        for r, row in enumerate(rows):
+            labels = [self._pure_label(texts[j], hits[j]) for j in row]
+            n_labels = sum(lab is not None for lab in labels)
+            # A corner heading this type does not know ("人员类别") may stand before the
+            # labels; a cell after a label is its value (a label/value row, not a header).
+            if n_labels < 2:
+                continue
+            first_label = next(k for k, lab in enumerate(labels) if lab is not None)
+            if any(lab is None for lab in labels[first_label:]) or not all(
+                    _HEADING.fullmatch(texts[j]) for j in row[:first_label]):
+                continue
+            h = max(lines[row[0]].box[3] - lines[row[0]].box[1], 1.0)
+            starts = [lines[j].box[0] for j in row]
+            used_rows = []
+            bottom = max(lines[j].box[3] for j in row)
+            for data in rows[r + 1 :]:
+                top = min(lines[j].box[1] for j in data)
+                if top - bottom > 3.5 * h:
+                    break
+                if top - bottom < 0.8 * h and all(len(texts[j]) <= 3 for j in data):
+                    continue  # the wrapped end of a label cell ("统一社会信用代" / "码")
+                if len(data) < 2:
+                    break
+                # Column of each cell by its centre; -1 left of the first column.
+                cols: dict[int, int] = {}
+                for j in data:
+                    centre = (lines[j].box[0] + lines[j].box[2]) / 2
+                    k = max((c for c, x in enumerate(starts) if x - h <= centre), default=-1)
+                    cols.setdefault(k, j)
+                # The person a row is about: in the header's unlabelled first column, or
+                # left of every labelled column.
+                label_col = 0 if labels[0] is None else -1
+                head = cols.get(label_col)
+                row_label = self._pure_label(texts[head], hits[head]) if head is not None else None
+                values = [k for k, j in cols.items() if k >= 0 and labels[k] is not None
+                          and self._pure_label(texts[j], hits[j]) is None]
+                read = False
+                for k in values:
+                    j = cols[k]
+                    fields = self._cell_fields(row_label, labels[k], allowed)
+                    for name in fields:
+                        ef = normalise(self.fdefs[name], texts[j], lines[j].confidence, page,
+                                       lines[j].box)
+                        if ef is not None and ef.problem_code == "length":
+                            ef = self._wrapped_in_cell(self.fdefs[name], ef, lines, texts, j,
+                                                       page, consumed)
+                        store(name, ef)
+                    if fields:
+                        consumed.add(j)
+                        read = True
+                if not read:
+                    break
+                if head is not None:
+                    consumed.add(head)
+                used_rows.append(data)
+                bottom = max(lines[j].box[3] for j in data)
+            if used_rows:
+                consumed.update(row)
+        return consumed
+
+    def _wrapped_in_cell(self, fdef: FieldDef, ef: ExtractedField, lines: Sequence[TextLine],
+                         texts: list[str], j: int, page: int, consumed: set[int]
+                         ) -> ExtractedField:
+        """An identifier too long for its table cell continues on the line below it, in
+        the same column ("12010119980806" / "7102")."""
+        me = lines[j]
+        h = max(me.box[3] - me.box[1], 1.0)
+        below = [k for k, ln in enumerate(lines)
+                 if k != j and 0 <= ln.box[1] - me.box[3] <= 1.2 * h
+                 and abs(ln.box[0] - me.box[0]) <= h and re.fullmatch(r"[0-9A-Za-z×]{1,17}",
+                                                                       texts[k])]
+        if not below:
+            return ef
+        k = min(below, key=lambda k: lines[k].box[1])
+        joined = normalise(fdef, texts[j] + texts[k], min(me.confidence, lines[k].confidence),
+                           page, me.box)
+        if joined is None or not _ok(joined):
+            return ef
+        consumed.add(k)
+        return joined
+
     def _value(self, fdef: FieldDef, raw: str, lines: Sequence[TextLine], texts: list[str],
                hits: list[list[_Hit]], i: int, page: int) -> ExtractedField | None:
         line = lines[i]
         first = normalise(fdef, raw, line.confidence, page, line.box)
+        if (first is not None and first.problem_code == "length" and i + 1 < len(texts)
+                and texts[i].endswith(raw.rstrip())):
+            # An identifier broken by the line end of running text ("…（身份证号码：
+            # 2101021995010" / "3761X）为我方代理人").
+            m = re.match(r"[0-9A-Za-z×]{1,17}", texts[i + 1])
+            if m:
+                nxt = lines[i + 1]
+                joined = normalise(fdef, raw + m.group(0),
+                                   min(line.confidence, nxt.confidence), page, line.box)
+                if _ok(joined):
+                    return joined
         if _ok(first):
             assert first is not None
             if fdef.multiline and raw.strip(_SEPARATORS):
@@ -527,7 +679,8 @@ class Extractor:
             prev = nxt
         if len(parts) == 1:
             return ef
-        merged = normalise(fdef, "".join(parts), conf, page, me.box)
+        # A stray mark OCR put at the end of a wrapped line ("…3单元|") is not part of it.
+        merged = normalise(fdef, "".join(clean_value(p) for p in parts), conf, page, me.box)
         if merged is None:
             return ef
         x0 = min(me.box[0], prev.box[0])

@@ -194,7 +194,58 @@ def noted_form(rng: random.Random, f: FormData, title: str, item_name: str,
     return [PageSpec(cv.image, list(cv.texts), "application_form")]
 
 
-FORM_FAMILIES = {"samr": samr_form, "grid_above": grid_above_form, "noted": noted_form}
+def people_table_form(rng: random.Random, f: FormData, title: str, item_name: str,
+                      date_text: str) -> list[PageSpec]:
+    """The applicant as label/value rows, the people as a table whose first row heads the
+    columns (who | 姓名 | 证件号码 | 手机) with one row per person; or transposed, people
+    heading the columns and the attributes down the side."""
+    from bench.rules.generator import PageSpec
+
+    cv, serif, size = _writer(rng)
+    y = _title(cv, title, 180.0, serif)
+    rows: list[list[Cell]] = [[Cell("申请事项", bold=True), Cell(item_name, span=3)]]
+    if f.business_name:
+        rows.append([Cell("个体工商户名称", bold=True), Cell(f.business_name, span=3)])
+        rows.append([Cell("经营者姓名", bold=True), Cell(f.applicant_name, span=3)])
+        rows.append([Cell("经营者身份证号码", bold=True), Cell(f.applicant_id or "", span=3)])
+    else:
+        rows.append([Cell("企业名称", bold=True), Cell(f.applicant_name, span=3)])
+        if f.applicant_id:
+            rows.append([Cell("统一社会信用代码", bold=True), Cell(f.applicant_id, span=3)])
+    rows.append([Cell("住所", bold=True), Cell(f.address, span=3)])
+    y = grid(cv, 150, y, [360, 380, 380, 400], rows, size=size, serif=serif) + 40
+    people: list[tuple[str, str, str]] = []
+    if f.legal_rep:
+        people.append(("法定代表人", f.legal_rep[0], f.legal_rep[1]))
+    if f.agent:
+        people.append((rng.choice(("委托代理人", "指定代表")), f.agent[0], f.agent[1]))
+    if people:
+        cv.text(160, y, "相关人员信息", size, bold=True, serif=serif)
+        y += size + 30
+        corner = rng.choice(("", "类别", "人员"))
+        if rng.random() < 0.6:
+            attrs = [("姓名", 1), (rng.choice(("身份证号码", "证件号码")), 2), ("手机", 3)]
+            if rng.random() < 0.4:
+                attrs = [attrs[1], attrs[0], attrs[2]]
+            table = [[Cell(corner, bold=True), *(Cell(a, bold=True) for a, _ in attrs)]]
+            for role, name, idn in people:
+                vals = {1: name, 2: idn, 3: f.phone}
+                table.append([Cell(role, bold=True), *(Cell(vals[k]) for _, k in attrs)])
+            y = grid(cv, 150, y, [300, 330, 560, 330], table, size=size, serif=serif)
+        else:
+            table = [[Cell(corner, bold=True), *(Cell(role, bold=True) for role, _, _ in people)]]
+            table.append([Cell("姓名", bold=True), *(Cell(n) for _, n, _ in people)])
+            table.append([Cell("身份证号码", bold=True), *(Cell(i) for _, _, i in people)])
+            widths = [320, 560, 560] if len(people) == 2 else [320, 1120]
+            y = grid(cv, 150, y, widths, table, size=size, serif=serif)
+    y += 50
+    cv.text(160, y, f"联系电话：{f.phone}", size, serif=serif)
+    cv.text(160, y + 70, f"申请日期：{date_text}", size, serif=serif)
+    return [PageSpec(cv.image, list(cv.texts), "application_form")]
+
+
+FORM_FAMILIES = {"samr": samr_form, "grid_above": grid_above_form, "noted": noted_form,
+                 "people_table": people_table_form}
 
 
 # --- powers of attorney ----------------------------------------------------------------------
