@@ -460,7 +460,7 @@ class Extractor:
             return None
         lead = _LEAD.match(text)
         h = hits[0]
-        if h.start <= (lead.end() if lead else 0) and h.end >= len(text.rstrip(":")):
+        if h.start <= (lead.end() if lead else 0) and h.end >= len(text.rstrip(":;,、|'`_.。")):
             return h.label
         return None
 
@@ -716,8 +716,18 @@ class Extractor:
         lines = page.lines
         texts = view.texts
         first: ExtractedField | None = None
+        rx = re.compile(pat)
+
+        def matches(text: str) -> Iterable[re.Match[str]]:
+            # Overlapping: a match that is no good for the kind ("授权委托书兹委托李四…")
+            # must not hide one starting inside it ("委托李四…").
+            pos = 0
+            while (m := rx.search(text, pos)) is not None:
+                yield m
+                pos = m.start() + 1
+
         for i, t in enumerate(texts):
-            for m in re.finditer(pat, t):
+            for m in matches(t):
                 cand = normalise(fdef, m.group(1) if m.groups() else m.group(0),
                                  lines[i].confidence, page.number, lines[i].box)
                 if _ok(cand):
@@ -731,7 +741,7 @@ class Extractor:
         for t in texts:
             starts.append(at)
             at += len(t)
-        for m in re.finditer(pat, joined):
+        for m in matches(joined):
             val = m.group(1) if m.groups() else m.group(0)
             i = max(k for k, s in enumerate(starts) if s <= m.start(m.lastindex or 0))
             cand = normalise(fdef, val, lines[i].confidence, page.number, lines[i].box)
@@ -764,6 +774,12 @@ class Extractor:
         for i, t in enumerate(view.texts):
             if fdef.kind in ("id_number", "id_or_credit_code"):
                 hits += [(i, c) for c in find_id_candidates(t)]
+                if i + 1 < len(view.texts):
+                    # A number broken by the line end of running text.
+                    pair = t + view.texts[i + 1]
+                    hits += [(i, c) for c in find_id_candidates(pair)
+                             if c not in t and c not in view.texts[i + 1]
+                             and validate_id_number(c).valid]
             elif fdef.kind == "credit_code":
                 hits += [(i, c) for c in find_credit_code_candidates(t)
                          if sum(ch.isdigit() for ch in c) >= 8]

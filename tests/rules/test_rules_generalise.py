@@ -1,0 +1,249 @@
+"""Issue 10, part 3: rules that hold beyond one generator. Check boxes read into values,
+names with middle dots or spaces, agents named only in a power of attorney's body text,
+generic labels whose person was named a few rows earlier, tables whose labels head the
+columns, identifiers wrapped at a line end, low-confidence mismatches, and case page
+numbers that do not start at 1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from rules_pagekit import page
+from rules_samples import (
+    AGENT,
+    COMPANY,
+    LEGAL_REP,
+    articles,
+    company_form,
+    id_back,
+    id_front,
+    lease,
+    power_of_attorney,
+)
+
+from rules.analysis import analyse_pages
+from rules.catalog import Catalog, load_catalog
+from rules.completeness import LOW_CONFIDENCE, check_completeness
+from rules.extract import extract_fields
+from rules.normalize import person_name, same_text, ticked_options
+from rules.types import CompletenessReport, PageText, ReportStatus, SlotResult, SlotState, TextLine
+
+DAY = date(2024, 3, 5)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def run(catalog: Catalog, pages: Sequence[PageText], numbers: Sequence[int] | None = None
+        ) -> CompletenessReport:
+    numbers = numbers or range(1, len(pages) + 1)
+    pages = [replace(p, number=n) for p, n in zip(pages, numbers, strict=True)]
+    a = analyse_pages(pages, catalog)
+    return check_completeness(catalog.item("company-establishment"), a.documents, DAY,
+                              catalog=catalog, classifications=a.classifications)
+
+
+def slot(r: CompletenessReport, code: str) -> SlotResult:
+    return next(s for s in r.slots if s.code == code)
+
+
+def packet(*, poa: PageText | None = None, agent_front: PageText | None = None,
+           form: PageText | None = None) -> list[PageText]:
+    return [form or company_form(0), *articles(0), id_front(0, LEGAL_REP), id_back(0),
+            *lease(0), poa or power_of_attorney(0), agent_front or id_front(0, AGENT),
+            id_back(0, "2010.01.01-长期")]
+
+
+# --- values normalised for their kind ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("read", "name"), [
+    ("☑段强军", "段强军"), ("段强军□", "段强军"), ("√ 段强军", "段强军"), ("段 强军", "段强军"),
+    ("l段强军'", "段强军"), ("段强军（签字）", "段强军"), ("段强军同志", "段强军"),
+    ("阿卜杜拉·买买提", "阿卜杜拉·买买提"), ("阿卜杜拉.买买提", "阿卜杜拉·买买提"),
+    ("阿卜杜拉•买买提", "阿卜杜拉·买买提"), ("阿卜杜拉 买买提", "阿卜杜拉·买买提"),
+])
+def test_a_persons_name_holds_no_marks_punctuation_or_latin_noise(read: str, name: str) -> None:
+    assert person_name(read) == name
+
+
+@pytest.mark.parametrize("read", ["本", "上述受托人", "代理人无转委托权。特此委托", "授权委托书",
+                                  "☑居民身份证", "信息"])
+def test_what_cannot_be_a_persons_name_is_no_name(read: str) -> None:
+    assert person_name(read) is None
+
+
+def test_check_marks_never_decide_an_equality() -> None:
+    assert same_text("☑段强军", "段强军")
+    assert not same_text("段强军", "段强")
+
+
+def test_ticked_options_of_a_check_box_list() -> None:
+    assert ticked_options("☑有限责任公司设立登记□变更□备案") == "有限责任公司设立登记"
+    assert ticked_options("没有勾选框") == "没有勾选框"
+
+
+def test_id_card_name_read_with_a_check_box_matches_the_form(catalog: Catalog) -> None:
+    # The case from the issue: "☑段强军" at confidence 0.898 against the form's "段强军".
+    agent = ("段强军", AGENT[1])
+    front = id_front(0, ("☑段强军", agent[1]), conf=0.898)
+    form = company_form(0)
+    form = replace(form, lines=tuple(
+        replace(ln, text=ln.text.replace(AGENT[0], agent[0])) for ln in form.lines))
+    r = run(catalog, packet(form=form, poa=power_of_attorney(0, agent), agent_front=front))
+    agent_card = slot(r, "agent_id_card")
+    assert agent_card.state == SlotState.PRESENT and not agent_card.needs_review
+    doc = next(d for d in r.documents if d.id == agent_card.documents[0])
+    assert doc.field_value("name") == "段强军"
+    assert r.status == ReportStatus.COMPLETE
+
+
+# --- agents --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    f"兹委托{AGENT[0]}（身份证号码：{AGENT[1]}）为我方代理人，代为办理公司设立登记。",
+    f"兹委托我公司员工{AGENT[0]}同志为我方代理人，代为办理公司设立登记。",
+    f"现委托{AGENT[0]}作为我单位的代理人，办理公司设立登记。",
+])
+def test_agent_named_only_in_the_power_of_attorneys_body(catalog: Catalog, body: str) -> None:
+    half = len(body) // 2
+    poa = page(0, [body[:half], body[half:], "特此委托。", f"委托人（盖章）：{COMPANY}",
+                   "日期：2024年2月28日"], title="授权委托书")
+    fields = extract_fields(catalog.material_types["power_of_attorney"], poa)
+    assert fields["agent_name"].value == AGENT[0]
+    r = run(catalog, packet(poa=poa))
+    assert slot(r, "power_of_attorney").state == SlotState.PRESENT
+    assert r.status == ReportStatus.COMPLETE
+
+
+def test_samr_letter_names_the_agent_after_its_long_label(catalog: Catalog) -> None:
+    poa = page(0, [f"申请人：{COMPANY}", f"指定代表或者共同委托代理人：{AGENT[0]}",
+                   "委托事项及权限：", "2.同意☑不同意□核对登记材料中的复印件并签署核对意见；",
+                   f"签字：{AGENT[0]}"], title="指定代表或者共同委托代理人授权委托书")
+    fields = extract_fields(catalog.material_types["power_of_attorney"], poa)
+    assert fields["agent_name"].value == AGENT[0]
+    assert fields["principal"].value == COMPANY
+
+
+def test_identifier_wrapped_at_the_line_end_of_running_text(catalog: Catalog) -> None:
+    poa = page(0, [f"兹委托{AGENT[0]}（身份证号码：{AGENT[1][:13]}",
+                   f"{AGENT[1][13:]}）为我方代理人，代为办理公司设立登记相关事宜。"],
+               title="授权委托书")
+    fields = extract_fields(catalog.material_types["power_of_attorney"], poa)
+    assert fields["agent_id_number"].value == AGENT[1]
+
+
+def test_generic_labels_belong_to_the_person_named_above_them(catalog: Catalog) -> None:
+    # "身份证件号码" two rows under the agent's heading, a phone number between; the ID
+    # number before the name in the legal representative's block.
+    form = page(0, [
+        "申请事项：有限责任公司设立登记", f"企业名称：{COMPANY}",
+        "法定代表人信息", f"身份证件号码：{LEGAL_REP[1]}", "身份证件类型：☑身份证 □护照",
+        f"姓名：{LEGAL_REP[0]}",
+        "指定代表/委托代理人", f"姓名：{AGENT[0]}", "联系电话：13800000000",
+        f"身份证件号码：{AGENT[1]}",
+    ], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == LEGAL_REP
+    assert (f["agent_name"].value, f["agent_id_number"].value) == AGENT
+    assert f["item_name"].value == "有限责任公司设立登记"
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _grid(rows: list[list[str]], xs: list[float], *, title: str) -> PageText:
+    lines = [TextLine(title, 0.97, (400.0, 60.0, 900.0, 110.0))]
+    for r, cells in enumerate(rows):
+        y = 200.0 + 70.0 * r
+        for x, text in zip(xs, cells, strict=True):
+            if text:
+                lines.append(TextLine(text, 0.97, (x, y, x + 26.0 * len(text), y + 30.0)))
+    return PageText(number=1, lines=tuple(lines))
+
+
+def test_table_with_a_header_row_of_labels(catalog: Catalog) -> None:
+    form = _grid([
+        ["类别", "证件号码", "姓名", "手机"],
+        ["法定代表人", LEGAL_REP[1], LEGAL_REP[0], "13800000000"],
+        ["委托代理人", AGENT[1], AGENT[0], "13900000000"],
+    ], [100.0, 420.0, 950.0, 1200.0], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == LEGAL_REP
+    assert (f["agent_name"].value, f["agent_id_number"].value) == AGENT
+    assert f.get("applicant_id") is None  # a person's number is not the applicant's
+
+
+def test_transposed_table_people_head_the_columns(catalog: Catalog) -> None:
+    form = _grid([
+        ["", "法定代表人", "委托代理人"],
+        ["姓名", LEGAL_REP[0], AGENT[0]],
+        ["身份证号码", LEGAL_REP[1], AGENT[1]],
+    ], [100.0, 450.0, 1000.0], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == LEGAL_REP
+    assert (f["agent_name"].value, f["agent_id_number"].value) == AGENT
+
+
+def test_labels_printed_above_their_values(catalog: Catalog) -> None:
+    form = _grid([
+        ["委托代理人姓名", "委托代理人身份证件号码"],
+        [AGENT[0], AGENT[1]],
+        ["法定代表人姓名", "法定代表人身份证件号码"],
+        [LEGAL_REP[0], LEGAL_REP[1]],
+    ], [100.0, 800.0], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == LEGAL_REP
+    assert (f["agent_name"].value, f["agent_id_number"].value) == AGENT
+
+
+def test_an_unknown_label_like_word_does_not_pass_for_a_misread_label(catalog: Catalog) -> None:
+    # "身份证件类型" differs from the label "身份证号" in one character of four.
+    form = page(0, ["法定代表人：张三", "身份证件类型：居民身份证",
+                    f"身份证件号码：{LEGAL_REP[1]}"], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["legal_rep_id_number"].value == LEGAL_REP[1]
+
+
+# --- confidence ----------------------------------------------------------------------------------
+
+
+def test_mismatch_on_a_low_confidence_read_needs_review_not_invalid(catalog: Catalog) -> None:
+    # The power of attorney's agent read as someone else, below the threshold.
+    poa = page(0, [f"委托人：{COMPANY}", ("受托人：李思", LOW_CONFIDENCE - 0.1),
+                   f"身份证号码：{AGENT[1]}", "委托事项：代为办理公司设立登记"],
+               title="授权委托书")
+    r = run(catalog, packet(poa=poa))
+    s = slot(r, "power_of_attorney")
+    assert s.state == SlotState.PRESENT and s.needs_review
+    assert any(f.code == "mismatch" and f.needs_review for f in s.findings)
+    assert r.status == ReportStatus.NEEDS_REVIEW and s not in r.to_bring
+
+
+def test_mismatch_on_a_confident_read_stays_invalid(catalog: Catalog) -> None:
+    poa = page(0, [f"委托人：{COMPANY}", "受托人：王五", f"身份证号码：{AGENT[1]}",
+                   "委托事项：代为办理公司设立登记"], title="授权委托书")
+    r = run(catalog, packet(poa=poa))
+    assert slot(r, "power_of_attorney").state == SlotState.INVALID
+    assert r.status == ReportStatus.INCOMPLETE
+
+
+# --- page numbers ------------------------------------------------------------------------------
+
+
+def test_case_page_numbers_need_not_start_at_one_or_be_contiguous(catalog: Catalog) -> None:
+    pages = packet()
+    numbers = [3 + 2 * k for k in range(len(pages))]  # 3, 5, 7, … (failed pages between)
+    r = run(catalog, pages, numbers)
+    assert r.status == ReportStatus.COMPLETE, r.to_dict()
+    seen = {p for d in r.documents for p in d.pages}
+    assert seen == set(numbers)
+    for d in r.documents:
+        for ef in d.fields.values():
+            assert ef.page in d.pages
