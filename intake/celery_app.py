@@ -28,11 +28,15 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 
+from intake.broker import transport_for
 from intake.celery_tasks import init_process, register_tasks
 from intake.queues import ASSESS, READ, SPLIT, Queues, worker_concurrency
 from intake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+PROCESS_READY_TIMEOUT = 180.0
+"""Seconds a new pool process may take to load its model and report ready."""
 
 def make_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with the docintake tasks registered."""
@@ -62,6 +66,12 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=transport,
         result_backend_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        # A page whose pool process died goes back to the front of its queue.
+        broker_transport=transport_for(settings.broker_url),
+        # A new pool process reports ready only after `worker_process_init` has loaded
+        # its OCR model: 7-10 s on a busy machine. Celery's default 4 s wait killed every
+        # replacement of a lost process, over and over, while the machine was busy.
+        worker_proc_alive_timeout=PROCESS_READY_TIMEOUT,
         task_default_queue=queues.batches,
         task_routes={READ: {"queue": queues.pages}, SPLIT: {"queue": queues.batches},
                      ASSESS: {"queue": queues.batches}},

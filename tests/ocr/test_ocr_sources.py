@@ -52,6 +52,14 @@ EXPECTED = {
     "cmyk.pdf": ("raster", 1),
     # A scan carrying someone else's OCR layer: we OCR it ourselves.
     "graph_ocred.pdf": ("raster", 1),
+    # Read in the PDF helper: a Form XObject's text, broken colour spaces, odd masks, a
+    # printer driver's objects, curves without fonts, a 2400 dpi scan.
+    "formxobject.pdf": ("text_layer", 1),
+    "jbig2_baddevicen.pdf": ("raster", 1),
+    "masks.pdf": ("raster", 1),
+    "epson.pdf": ("raster", 1),
+    "vector.pdf": ("raster", 1),
+    "2400dpi.pdf": ("raster", 1),
     "ccitt.pdf": ("raster", 1),
     "jbig2.pdf": ("raster", 1),
 }

@@ -8,6 +8,8 @@ twice (or a batch assessed twice) shows up even if the second write stored the s
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -315,3 +317,52 @@ def test_an_api_restarted_during_an_upload_ends_with_one_batch(
         assert session.query(DocumentRow).filter_by(case_id=case_id).count() >= 1
     writes = _writes(cluster, batch_id)
     assert len(writes) == packet.page_count and set(writes.values()) == {1}
+
+
+def _pool_processes(node_pid: int) -> list[int]:
+    """The pool processes of a worker node: its children."""
+    children = Path(f"/proc/{node_pid}/task/{node_pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_a_pool_process_killed_while_the_other_is_busy_is_replaced(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A replacement pool process loads its model (seconds, on a busy machine) before it
+    reports ready; the node must wait for it rather than kill it and try again."""
+    packet = build_packet("company-complete-no-agent", tmp_path / "pool", seed=9)
+    uploads = [Upload(p.name, p.read_bytes()) for p in packet.files]
+    runner = CeleryRunner(cluster.runtime, sweep=False)
+    service = IntakeService(cluster.runtime, runner)
+    try:
+        node = cluster.start_worker("pool", concurrency=2)
+        pool = _pool_processes(node.popen.pid)
+        assert len(pool) == 2
+        case = service.create_case(packet.item_code, acceptance_date=packet.acceptance_date)
+        batch = service.upload_batch(case.id, uploads)
+
+        def both_reading() -> bool:
+            pages = _pages(cluster, batch.id)
+            return (any(p.status in FINISHED for p in pages)
+                    and sum(p.status == "prepared" for p in pages) >= 1)
+
+        wait_for(both_reading, 180, "the pool to be reading pages", interval=0.1)
+        victim = pool[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: node.output().count("worker process ready") >= 3, 180,
+                 "a replacement pool process to load its model")
+        wait_for(lambda: service.batch_progress(batch.id).finished, 300,
+                 "the batch to complete", interval=0.5)
+
+        replaced = _pool_processes(node.popen.pid)
+        assert len(replaced) == 2 and victim not in replaced, (pool, replaced)
+        assert "Timed out waiting for UP message" not in node.output()
+        progress = service.batch_progress(batch.id)
+        assert progress.status == "completed" and progress.pages_failed == 0
+        assert progress.pages_read == packet.page_count
+        pages = _pages(cluster, batch.id)
+        assert _writes(cluster, batch.id) == Counter({p.id: 1 for p in pages})
+        assert _completions(cluster, batch.id) == 1
+        assert node.popen.poll() is None
+    finally:
+        runner.shutdown()

@@ -94,6 +94,38 @@ def test_the_app_acks_late_and_requeues_what_a_dead_worker_held(tmp_path: Path) 
         app.close()
 
 
+def test_a_page_whose_worker_died_goes_back_to_the_front_of_its_queue(
+        tmp_path: Path) -> None:
+    from kombu import Queue
+
+    token = f"front-{secrets.token_hex(4)}"
+    settings = load_settings(data_dir=tmp_path, broker_url=REDIS_URL, task_queue=token)
+    app = make_celery(settings)
+    r = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert app.conf.worker_proc_alive_timeout >= 60  # a model loads in 7-10 s, busy
+        for page in ("first", "second", "third"):
+            app.send_task(READ, args=[page, "batch"])
+        pages = Queue(Queues.of(settings).pages)
+        with app.connection_for_read() as conn:
+            queue = pages(conn.default_channel)
+            taken = queue.get(no_ack=False)
+            assert taken is not None and taken.payload[0] == ["first", "batch"]
+            # What Celery does with the task of a pool process that died.
+            taken.reject(requeue=True)
+            again = queue.get(no_ack=False)
+            assert again is not None and again.payload[0] == ["first", "batch"]
+            assert again.headers.get("redelivered") or again.delivery_info.get("redelivered")
+            again.ack()
+            following = queue.get(no_ack=False)
+            assert following is not None and following.payload[0] == ["second", "batch"]
+            following.ack()
+    finally:
+        app.close()
+        forget_keys(r, token)
+        r.close()
+
+
 # idempotency and completion ---------------------------------------------------------------
 def test_concurrent_assessments_commit_once(db_runtime: Runtime) -> None:
     _, batch_id = _stored_batch(db_runtime)
