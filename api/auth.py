@@ -1,27 +1,24 @@
-"""Bearer API keys tied to roles. A missing or unknown key is 401; a known key whose role may
-not use the route is 403."""
+"""Bearer API keys tied to roles and service centers. A missing, unknown, revoked or
+expired key is 401; a known key whose role may not use the route is 403. Which *objects*
+a key may touch is decided in the service layer (`intake.access`), not here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from intake.access import Principal
 from intake.errors import IntakeError
 from intake.runtime import Runtime
-from storage.apikeys import authenticate
+from storage.apikeys import find_key, is_active, note_use
+
+__all__ = ["Principal", "current_principal", "require"]
 
 _bearer = HTTPBearer(auto_error=False, description="docintake API key")
-
-
-@dataclass(frozen=True)
-class Principal:
-    key_id: int
-    name: str
-    role: str
-    scopes: tuple[str, ...]
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="docintake"'}
 
 
 def _runtime(request: Request) -> Runtime:
@@ -29,18 +26,30 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def principal_of(runtime: Runtime, presented: str) -> Principal:
+    """The principal of a presented key, checked now (revocation and expiry take effect
+    on the next request; nothing is cached)."""
+    now = datetime.now(UTC)
+    with runtime.database.session() as session:
+        row = find_key(session, presented)
+        if row is None or row.revoked_at is not None:
+            raise IntakeError("auth.invalid_key", headers=CHALLENGE)
+        if not is_active(row, now):
+            raise IntakeError("auth.expired_key", headers=CHALLENGE)
+        note_use(row, now)
+        return Principal(row.id, row.name, row.role, tuple(row.scopes or ()),
+                         row.center_id, tuple(row.purposes or ()))
+
+
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    challenge = {"WWW-Authenticate": 'Bearer realm="docintake"'}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise IntakeError("auth.missing_key", headers=challenge)
-    with _runtime(request).database.session() as session:
-        row = authenticate(session, credentials.credentials)
-        if row is None:
-            raise IntakeError("auth.invalid_key", headers=challenge)
-        return Principal(row.id, row.name, row.role, tuple(row.scopes or ()))
+        raise IntakeError("auth.missing_key", headers=CHALLENGE)
+    principal = principal_of(_runtime(request), credentials.credentials)
+    request.state.principal = principal  # for the rate limiter and access logs
+    return principal
 
 
 def require(*roles: str) -> Any:
@@ -70,3 +79,4 @@ CaseReader = Annotated[Principal, require(*CASE_READERS)]
 CaseWriter = Annotated[Principal, require(*CASE_WRITERS)]
 CaseActor = Annotated[Principal, require(*CASE_ACTORS)]
 Supervisor = Annotated[Principal, require(*SUPERVISORS)]
+Admin = Annotated[Principal, require("admin")]

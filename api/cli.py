@@ -28,8 +28,10 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 calendar_app = typer.Typer(no_args_is_help=True,
                            help="The working-day calendar (holidays, adjusted working days).")
+center_app = typer.Typer(no_args_is_help=True, help="Manage service centers.")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(center_app, name="center")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
@@ -367,26 +369,159 @@ def check(
 
 
 # apikey / catalog / db -------------------------------------------------------------------
+def _operator() -> Any:
+    """The principal of a command run on the server: a global admin, named after the
+    operating-system user so the audit log says who."""
+    import getpass
+
+    from intake.access import OPERATOR, Principal
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in the environment (a container): still audited
+        user = "unknown"
+    return Principal(None, f"cli:{user}", OPERATOR.role)
+
+
+def _keys() -> Any:
+    from intake.keys import KeyService
+
+    return KeyService(_runtime(_settings()))
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]{exc}[/red]")
+    return typer.Exit(2)
+
+
+def _expiry(value: str | None) -> Any:
+    """`--expires`: a date (YYYY-MM-DD, end of that day UTC) or a number of days."""
+    from datetime import UTC, datetime, timedelta
+
+    if value is None:
+        return None
+    if value.isdigit():
+        return datetime.now(UTC) + timedelta(days=int(value))
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter("use YYYY-MM-DD or a number of days",
+                                 param_hint="--expires") from exc
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+
+
 @apikey_app.command("create")
 def apikey_create(
     role: Annotated[str, typer.Option(help="clerk, reviewer, approver, admin or system")],
     name: Annotated[str, typer.Option(help="Who or what uses the key")] = "",
     scope: Annotated[list[str] | None, typer.Option(
-        help="Certificate types a system key may query (repeatable)")] = None,
+        help="Certificate types a system key may query (repeatable); checked against "
+             "the catalog")] = None,
+    center: Annotated[str | None, typer.Option(
+        help="Service center code (default: the default center)")] = None,
+    global_admin: Annotated[bool, typer.Option(
+        "--global", help="An admin key of every center")] = False,
+    purpose: Annotated[list[str] | None, typer.Option(
+        help="A purpose a system key may declare in queries (repeatable)")] = None,
+    expires: Annotated[str | None, typer.Option(
+        help="Expiry: YYYY-MM-DD or a number of days")] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is stored."""
-    from storage.apikeys import ApiKeyError, create_api_key
+    from intake.errors import IntakeError
 
-    runtime = _runtime(_settings())
     try:
-        with runtime.database.session() as session:
-            row, plaintext = create_api_key(session, role=role, name=name, scopes=scope or [])
-            key_id = row.id
-    except ApiKeyError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    err.print(f"Created {role} key #{key_id}. Store it now; it cannot be shown again.")
-    sys.stdout.write(plaintext + "\n")
+        issued = _keys().create_key(role=role, name=name, scopes=scope or [], center=center,
+                                    global_admin=global_admin, purposes=purpose or [],
+                                    expires_at=_expiry(expires), principal=_operator())
+    except IntakeError as exc:
+        raise _fail(exc) from exc
+    where = issued.key.center or "all centers"
+    err.print(f"Created {role} key #{issued.key.id} ({where}). Store it now; it cannot be "
+              "shown again.")
+    sys.stdout.write(issued.plaintext + "\n")
+
+
+@apikey_app.command("list")
+def apikey_list(
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked keys")
+                               ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The keys: role, center, scopes, purposes, expiry, last use."""
+    keys = _keys().keys(principal=_operator(), include_revoked=include_revoked)
+    if as_json:
+        sys.stdout.write(json.dumps([k.__dict__ for k in keys], default=str,
+                                    ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("id", "name", "role", "center", "scopes", "expires", "last used", "state")
+    for k in keys:
+        state = "active" if k.active else ("revoked" if k.revoked_at else "expired")
+        table.add_row(str(k.id), k.name, k.role, k.center or "(global)",
+                      ",".join(k.scopes + [f"purpose:{p}" for p in k.purposes]),
+                      f"{k.expires_at:%Y-%m-%d %H:%M}" if k.expires_at else "-",
+                      f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never",
+                      state)
+    out.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="Key id (apikey list)")]) -> None:
+    """Revoke a key: refused from the next request on."""
+    from intake.errors import IntakeError
+
+    try:
+        _keys().revoke_key(key_id, principal=_operator())
+    except IntakeError as exc:
+        raise _fail(exc) from exc
+    out.print(f"key #{key_id} revoked")
+
+
+@apikey_app.command("rotate")
+def apikey_rotate(
+    key_id: Annotated[int, typer.Argument(help="Key id (apikey list)")],
+    overlap_hours: Annotated[float, typer.Option(
+        help="How long the old key keeps working")] = 24.0,
+) -> None:
+    """A successor key with the same role, center, scopes and purposes; the old key
+    expires after the overlap window."""
+    from datetime import timedelta
+
+    from intake.errors import IntakeError
+
+    try:
+        issued = _keys().rotate_key(key_id, overlap=timedelta(hours=overlap_hours),
+                                    principal=_operator())
+    except IntakeError as exc:
+        raise _fail(exc) from exc
+    err.print(f"Key #{key_id} now expires in {overlap_hours:g} h; its successor is "
+              f"#{issued.key.id}. Store it now; it cannot be shown again.")
+    sys.stdout.write(issued.plaintext + "\n")
+
+
+@center_app.command("create")
+def center_create(
+    code: Annotated[str, typer.Argument(help="Center code, e.g. bj-chaoyang")],
+    name: Annotated[str, typer.Option(help="The center's name (printed on notices)")],
+    region: Annotated[str | None, typer.Option(
+        help="行政区划代码 of the region it serves (6, 9 or 12 digits)")] = None,
+) -> None:
+    """Create a service center; then give it keys with `apikey create --center CODE`."""
+    from intake.errors import IntakeError
+
+    try:
+        center = _keys().create_center(code, name, region, principal=_operator())
+    except IntakeError as exc:
+        raise _fail(exc) from exc
+    out.print(f"center {center.code} (#{center.id}) created")
+
+
+@center_app.command("list")
+def center_list() -> None:
+    """The service centers."""
+    table = Table("id", "code", "name", "region")
+    for c in _keys().centers():
+        table.add_row(str(c.id), c.code, c.name, c.region_code or "-")
+    out.print(table)
 
 
 @catalog_app.command("show")

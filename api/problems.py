@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intake.errors import IntakeError
+from intake.masking import mask_text
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -25,17 +26,29 @@ def _title(status: int) -> str:
 
 
 def problem_response(request: Request, error: IntakeError) -> JSONResponse:
+    # Messages and echoed input may quote an ID number (a mistyped case id, a holder id):
+    # no role needs its own input echoed in full, so every error body is masked.
     body: dict[str, Any] = {
         "type": f"urn:docintake:problem:{error.code}",
         "title": _title(error.status),
         "status": error.status,
         "code": error.code,
-        "detail": error.message,
-        "instance": request.url.path,
+        "detail": mask_text(error.message),
+        "instance": mask_text(request.url.path),
     }
-    body.update(error.extra)
+    body.update(_masked(error.extra))
     return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON,
                         headers=error.headers)
+
+
+def _masked(data: Any) -> Any:
+    if isinstance(data, str):
+        return mask_text(data)
+    if isinstance(data, list):
+        return [_masked(v) for v in data]
+    if isinstance(data, dict):
+        return {k: _masked(v) for k, v in data.items()}
+    return data
 
 
 def install(app: FastAPI) -> None:

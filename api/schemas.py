@@ -19,6 +19,15 @@ class CaseCreate(BaseModel):
                                   description="Facts about the case that conditions may use.")
 
 
+class CaseAssignment(BaseModel):
+    handler_key_id: int | None = Field(default=None,
+                                       description="hand the case to this clerk key (admins)")
+    reviewer_key_id: int | None = Field(default=None,
+                                        description="route the case to this reviewer key")
+    unroute: bool = Field(default=False,
+                          description="return the case to the center's review queue")
+
+
 class CasePublic(BaseModel):
     id: str
     number: str

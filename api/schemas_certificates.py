@@ -8,8 +8,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from intake.certificates import CertificateView
-from intake.logs import mask_identifiers
-from storage.models import AuditEntry
 
 
 class CertificatePublic(BaseModel):
@@ -72,12 +70,3 @@ class AuditPublic(BaseModel):
     case_ref: str | None
     result: str
     detail: dict[str, Any] | None
-
-    @classmethod
-    def of(cls, entry: AuditEntry, *, mask: bool) -> AuditPublic:
-        holder = entry.holder_id
-        return cls(id=entry.id, at=entry.at, key_id=entry.key_id, actor=entry.actor,
-                   role=entry.role, action=entry.action, target=entry.target,
-                   holder_id=mask_identifiers(holder) if holder and mask else holder,
-                   purpose=entry.purpose, case_ref=entry.case_ref, result=entry.result,
-                   detail=entry.detail)

@@ -11,10 +11,20 @@
 * **queries by other systems** — `search`, `read`, `scan`, `revoke`, each checked against
   the caller's role and scopes and written to the append-only audit log, including refusals.
 
-Who sees full ID numbers: `system` keys (they query by the holder's ID and are scoped to
-certificate types) and reviewers (they compare the store with paper). Clerks and admins see
-masked numbers in list views; admins see them in full on a single certificate, which is
-audited. Application logs never carry them (see `intake.logs`).
+Who sees what is the one policy of `intake.masking` (clerks and admins: masked numbers, no
+birth date, no full address; a certificate's `source_case_id` only for a caller who may
+open that case). Application logs never carry ID numbers (see `intake.logs`).
+
+Purpose binding (who may ask about whom):
+
+* staff (clerks, reviewers, approvers) query only through a case they may open, named by
+  `case_ref` (its number or id), and only for holders who are parties to it: a holder ID
+  read from the case's documents, or the holder of a certificate it reused. The case is
+  the purpose (`purpose` defaults to the item's name). Anything else is refused, audited;
+* `system` keys name a case of the center they are registered in (`case_ref`, the case
+  number the applicant or the clerk gave them) and a `purpose` among the purposes declared
+  on the key (`docintake apikey create --role system --purpose ...`);
+* admins give a free-text purpose and case reference, audited.
 """
 
 from __future__ import annotations
@@ -28,8 +38,19 @@ from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
+from intake.access import (
+    ADMIN,
+    OPERATOR,
+    REVIEWING_ROLES,
+    STAFF_ROLES,
+    SYSTEM,
+    Principal,
+    case_by_number,
+    case_for,
+    may_open,
+)
 from intake.errors import IntakeError
-from intake.logs import mask_identifiers
+from intake.masking import Masker
 from intake.runtime import Runtime
 from rules.catalog import Catalog, Item
 from rules.conditions import FACTS, split_ref
@@ -43,12 +64,14 @@ from storage.s3 import Presigner
 
 log = logging.getLogger(__name__)
 
-# Roles that see holder ID numbers in full in list views (see the module docstring).
-FULL_NUMBER_ROLES = frozenset({"system", "reviewer"})
-READ_ROLES = frozenset({"system", "reviewer", "admin", "clerk"})
-SCAN_ROLES = frozenset({"system", "reviewer", "admin"})
+READ_ROLES = frozenset({SYSTEM, ADMIN, *STAFF_ROLES})
+SCAN_ROLES = frozenset({SYSTEM, ADMIN, *REVIEWING_ROLES})
+EXPIRE_WINDOW = timedelta(days=31)
+"""How far back `expire_due` may be run (a missed nightly sweep); never ahead of today."""
+# Fields that would rebuild a masked number: a masked certificate drops them entirely.
+REBUILDING_FIELDS = ("birth_date", "address")
 USE_ACTIONS = ("certificate.search", "certificate.read", "certificate.file",
-               "certificate.reuse")
+               "certificate.reuse", "certificate.lookup")
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,12 @@ def normalise_holder(value: str) -> str:
     return value.strip().upper()
 
 
+def _declared(purpose: str, declared: Sequence[str]) -> bool:
+    """A purpose matches a declared one exactly, or as `declared: detail`."""
+    return any(purpose == p or purpose.startswith(f"{p}:") or purpose.startswith(f"{p}：")
+               for p in declared)
+
+
 def _date(value: Any) -> date | None:
     if not value:
         return None
@@ -128,25 +157,52 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def view_of(row: Certificate, as_of: date, *, masked: bool) -> CertificateView:
-    def m(text: str) -> str:
-        return mask_identifiers(text) if masked else text
-
-    fields = row.fields or {}
-    if masked:
-        fields = {name: {**f, "value": m(f["value"])} if isinstance(f, dict)
-                  and isinstance(f.get("value"), str) else f for name, f in fields.items()}
+def view_of(row: Certificate, as_of: date, *, masker: Masker | None = None,
+            source_visible: bool = True) -> CertificateView:
+    """The certificate as the masker's role may see it (None: in full); the source case
+    only when the caller may open it."""
+    fields: dict[str, Any] = dict(row.fields or {})
+    number, holder = row.number, row.holder_id
+    if masker is not None and not masker.full:
+        fields = {name: masker.field(name, f) for name, f in fields.items()
+                  if name not in REBUILDING_FIELDS}
+        number = masker.value("id_number", number) if number == holder \
+            else masker.text(number)
+        holder = masker.value("id_number", holder)
     return CertificateView(
-        id=row.id, type=row.material_type, type_name=row.type_name, number=m(row.number),
-        holder_name=row.holder_name, holder_id=m(row.holder_id),
+        id=row.id, type=row.material_type, type_name=row.type_name, number=number,
+        holder_name=row.holder_name, holder_id=holder,
         holder_id_type=row.holder_id_type, issuer=row.issuer, issue_date=row.issue_date,
         valid_from=row.valid_from, valid_until=row.valid_until,
         status=status_on(row, as_of), as_of=as_of, stored_status=row.status,
         verification=row.verification, verified_by=row.verified_by,
         verified_at=row.verified_at, revoked_at=row.revoked_at,
-        revoke_reason=row.revoke_reason, source_case_id=row.source_case_id,
-        source_pages=list(row.source_pages or []), has_scan=row.scan_key is not None,
-        fields=dict(fields))
+        revoke_reason=row.revoke_reason,
+        source_case_id=row.source_case_id if source_visible else None,
+        source_pages=list(row.source_pages or []),
+        has_scan=row.scan_key is not None, fields=fields)
+
+
+def case_parties(case: Case, catalog: Catalog) -> set[str]:
+    """The holders a case is about, by evidence: ID numbers and credit codes read from its
+    documents (not failing their check), and the holders of certificates it reused. Typed
+    facts are claims and name nobody."""
+    from intake.masking import field_kinds
+
+    kinds = field_kinds(catalog)
+    report = case.report or {}
+    found: set[str] = set()
+    for doc in report.get("documents", []):
+        for name, f in (doc.get("fields") or {}).items():
+            if kinds.get(name) == "id_number" and isinstance(f, Mapping) \
+                    and f.get("value") and f.get("valid") is not False:
+                found.add(normalise_holder(str(f["value"])))
+    for slot in report.get("slots", []):
+        for finding in slot.get("findings", []):
+            holder = (finding.get("evidence") or {}).get("holder_id")
+            if finding.get("code") == "reused" and holder:
+                found.add(normalise_holder(str(holder)))
+    return found
 
 
 # reuse ------------------------------------------------------------------------------------
@@ -182,15 +238,20 @@ def certificate_types(item: Item, catalog: Catalog) -> set[str]:
 
 def reusable_certificates(session: Session, catalog: Catalog, item: Item,
                           report: CompletenessReport, acceptance_date: date,
-                          facts: Mapping[str, object] | None = None
+                          facts: Mapping[str, object] | None = None, *,
+                          actor: Actor | None = None, case_ref: str | None = None
                           ) -> list[ReusableCertificate]:
     """Stored certificates the case's reusable slots may consider, with their status on
-    the acceptance date (the engine reuses only `valid` ones and reports the others)."""
+    the acceptance date (the engine reuses only `valid` ones and reports the others).
+    With an `actor`, every holder looked up is audited, hit or miss, as that actor's."""
     holders = holder_ids_of(item, report, facts)
     types = certificate_types(item, catalog)
     if not holders or not types:
         return []
     rows = CertificateRegistry(session).search(holders, types)
+    if actor is not None:
+        audit_lookups(session, actor, holders, types, rows, purpose=item.name,
+                      case_ref=case_ref)
     return [ReusableCertificate(
         id=r.id, material_type=r.material_type, holder_id=r.holder_id,
         holder_name=r.holder_name, number=r.number, valid_until=r.valid_until,
@@ -201,6 +262,20 @@ def reusable_certificates(session: Session, catalog: Catalog, item: Item,
         fields={k: str(v.get("value")) for k, v in (r.fields or {}).items()
                 if isinstance(v, dict) and v.get("value") is not None},
     ) for r in rows]
+
+
+def audit_lookups(session: Session, actor: Actor, holders: Iterable[str],
+                  types: Iterable[str], rows: Sequence[Certificate], *, purpose: str,
+                  case_ref: str | None) -> None:
+    """One `certificate.lookup` entry per holder looked up for a case: hit or miss, with
+    the key that caused it (a miss is a use too: it tells that nothing is stored)."""
+    audit = AuditLog(session)
+    for holder in sorted(holders):
+        found = [r.id for r in rows if r.holder_id == holder]
+        audit.append(actor, "certificate.lookup", result="ok" if found else "not_found",
+                     holder_id=holder, purpose=purpose, case_ref=case_ref,
+                     target=",".join(sorted(types)) or None,
+                     detail={"certificates": found[:50]})
 
 
 # verification ------------------------------------------------------------------------------
@@ -235,15 +310,13 @@ class CertificateService:
         self.runtime = runtime
 
     # verification --------------------------------------------------------------------
-    def verify_document(self, case_id: str, document_id: str, actor: Actor, *,
+    def verify_document(self, case_id: str, document_id: str, principal: Principal, *,
                         holder_id: str | None = None,
                         pages: Sequence[int] | None = None) -> tuple[CertificateView, bool]:
         """A reviewer confirms a certificate document of a case: it enters the store."""
+        actor = principal.actor
         with self.runtime.database.session() as session:
-            repo = CaseRepository(session)
-            case = repo.get_case(case_id)
-            if case is None:
-                raise IntakeError("case.not_found", case_id=case_id)
+            case = case_for(session, principal, case_id)
             if any(b.status != "completed" for b in case.batches) or case.report is None:
                 raise IntakeError("case.processing", action_zh="核验", action_en="verify")
             doc = next((d for d in case.report.get("documents", [])
@@ -262,7 +335,7 @@ class CertificateService:
             AuditLog(session).append(actor, "certificate.verify", result="ok", target=row.id,
                                      holder_id=row.holder_id, case_ref=case.number,
                                      detail={"document": document_id, "created": created})
-            view = view_of(row, case.acceptance_date, masked=False)
+            view = view_of(row, case.acceptance_date, masker=self._masker(principal))
         log.info("certificate verified by reviewer",
                  extra={"case_id": case_id, "stage": "verify"})
         return view, created
@@ -271,6 +344,9 @@ class CertificateService:
         """After an assessment: store every certificate document that needs no reviewer."""
         settings = self.runtime.settings
         if not settings.auto_verify_types:
+            return []
+        if case.acceptance_date < case.created_at.date():
+            # A back-dated case may pass a card that has expired since: a reviewer decides.
             return []
         confident_slots = {
             d for s in report.get("slots", [])
@@ -307,8 +383,10 @@ class CertificateService:
                               extra={"case_id": case.id, "stage": "verify"})
         return stored
 
-    def record_reuse(self, session: Session, case: Case, report: Mapping[str, Any]) -> None:
-        """A reused certificate is a use of the holder's records: audit it once per case."""
+    def record_reuse(self, session: Session, case: Case, report: Mapping[str, Any],
+                     actor: Actor = SERVICE) -> None:
+        """A reused certificate is a use of the holder's records: audit it once per case,
+        with the key that caused the assessment (the one that uploaded the batch)."""
         audit = AuditLog(session)
         item_name = self.runtime.catalog.item(case.item_code).name
         for slot in report.get("slots", []):
@@ -318,7 +396,7 @@ class CertificateService:
             if audit.seen("certificate.reuse", cert_id, case.number):
                 continue
             row = CertificateRegistry(session).get(cert_id)
-            audit.append(SERVICE, "certificate.reuse", result="ok", target=cert_id,
+            audit.append(actor, "certificate.reuse", result="ok", target=cert_id,
                          holder_id=row.holder_id if row else None, purpose=item_name,
                          case_ref=case.number, detail={"slot": slot.get("code")})
 
@@ -398,101 +476,175 @@ class CertificateService:
                        verified_by=verified_by, verified_by_key=key_id)
 
     # queries -------------------------------------------------------------------------
-    def _refuse(self, actor: Actor, action: str, *, code: str, status: str,
+    def _masker(self, principal: Principal) -> Masker:
+        return Masker(principal.role, self.runtime.catalog)
+
+    def _refuse(self, principal: Principal, action: str, *, code: str, status: str,
                 fields: Mapping[str, Any] | None = None, **audit: Any) -> NoReturn:
         with self.runtime.database.session() as session:
-            AuditLog(session).append(actor, action, result=status, detail={"code": code},
-                                     **audit)
+            AuditLog(session).append(principal.actor, action, result=status,
+                                     detail={"code": code}, **audit)
         raise IntakeError(code, **(fields or {}))
 
-    def _check_purpose(self, actor: Actor, action: str, purpose: str | None,
-                       case_ref: str | None, **audit: Any) -> None:
-        if actor.role not in READ_ROLES or (action == "certificate.file"
-                                            and actor.role not in SCAN_ROLES):
-            self._refuse(actor, action, code="auth.forbidden_role", status="denied",
-                         fields={"role": actor.role}, purpose=purpose, case_ref=case_ref,
-                         **audit)
-        if not (purpose or "").strip() or not (case_ref or "").strip():
-            self._refuse(actor, action, code="certificate.purpose_required", status="invalid",
+    def _check_purpose(self, principal: Principal, action: str, purpose: str | None,
+                       case_ref: str | None, **audit: Any) -> tuple[str, str]:
+        """Role, purpose and case reference, before anything is looked up; returns the
+        purpose and case reference to record (refusals are audited)."""
+        role = principal.role
+        if role not in READ_ROLES or (action == "certificate.file" and role not in SCAN_ROLES):
+            self._refuse(principal, action, code="auth.forbidden_role", status="denied",
+                         fields={"role": role}, purpose=purpose, case_ref=case_ref, **audit)
+        purpose, case_ref = (purpose or "").strip(), (case_ref or "").strip()
+        if not case_ref or (not purpose and role not in STAFF_ROLES):
+            self._refuse(principal, action, code="certificate.purpose_required",
+                         status="invalid", purpose=purpose, case_ref=case_ref, **audit)
+        if role == SYSTEM and not _declared(purpose, principal.purposes):
+            declared = "; declared: " + ", ".join(principal.purposes) \
+                if principal.purposes else "; the key declares none"
+            self._refuse(principal, action, code="certificate.purpose_undeclared",
+                         status="denied", fields={"purpose": purpose, "declared": declared},
                          purpose=purpose, case_ref=case_ref, **audit)
+        return purpose, case_ref
+
+    def _bound_case(self, session: Session, principal: Principal, action: str,
+                    case_ref: str, purpose: str, **audit: Any) -> Case | None:
+        """The case a query is bound to: for staff and system keys, a case the key may
+        reach (staff: may open; system: of its center); admins' references are free text.
+        Refusals are audited and raise."""
+        if principal.role == ADMIN:
+            return None
+        if principal.role == SYSTEM:
+            from sqlalchemy import or_, select
+
+            case = session.scalar(select(Case).where(
+                or_(Case.number == case_ref, Case.id == case_ref)))
+            if case is not None and principal.center_id is not None \
+                    and case.center_id != principal.center_id:
+                case = None
+        else:
+            case = case_by_number(session, principal, case_ref)
+        if case is None:
+            AuditLog(session).append(principal.actor, action, result="denied",
+                                     purpose=purpose, case_ref=case_ref,
+                                     detail={"code": "certificate.case_ref_invalid"}, **audit)
+            session.commit()
+            raise IntakeError("certificate.case_ref_invalid", case_ref=case_ref)
+        return case
+
+    def _check_party(self, session: Session, principal: Principal, action: str,
+                     case: Case | None, holder: str, purpose: str, case_ref: str,
+                     **audit: Any) -> None:
+        """Staff may ask only about the parties to the case they name."""
+        if case is None or principal.role not in STAFF_ROLES:
+            return
+        if holder not in case_parties(case, self.runtime.catalog):
+            AuditLog(session).append(principal.actor, action, result="denied",
+                                     holder_id=holder, purpose=purpose, case_ref=case_ref,
+                                     detail={"code": "certificate.not_a_party"}, **audit)
+            session.commit()
+            raise IntakeError("certificate.not_a_party", case_ref=case_ref)
 
     @staticmethod
-    def allowed_types(actor: Actor, catalog: Catalog) -> set[str]:
+    def allowed_types(actor: Actor | Principal, catalog: Catalog) -> set[str]:
         """A key's scopes limit the types it sees; a system key without scopes sees none,
         staff keys without scopes see every certificate type."""
         cert_types = {t.code for t in catalog.material_types.values() if t.certificate}
         if actor.scopes:
             return cert_types & set(actor.scopes)
-        return set() if actor.role == "system" else cert_types
+        return set() if actor.role == SYSTEM else cert_types
 
-    def search(self, actor: Actor, *, holder_id: str | None, types: Sequence[str],
+    def _source_visible(self, session: Session, principal: Principal, row: Certificate
+                        ) -> bool:
+        if row.source_case_id is None:
+            return True
+        source = session.get(Case, row.source_case_id)
+        return source is not None and may_open(principal, source)
+
+    def search(self, principal: Principal, *, holder_id: str | None, types: Sequence[str],
                purpose: str | None, case_ref: str | None, as_of: date | None = None
                ) -> list[CertificateView]:
         action = "certificate.search"
         holder = normalise_holder(holder_id) if holder_id else None
-        self._check_purpose(actor, action, purpose, case_ref, holder_id=holder,
-                            target=",".join(types) or None)
+        purpose, case_ref = self._check_purpose(principal, action, purpose, case_ref,
+                                                holder_id=holder,
+                                                target=",".join(types) or None)
         if not holder:
-            self._refuse(actor, action, code="certificate.holder_required", status="invalid",
-                         purpose=purpose, case_ref=case_ref)
-        allowed = self.allowed_types(actor, self.runtime.catalog)
+            self._refuse(principal, action, code="certificate.holder_required",
+                         status="invalid", purpose=purpose, case_ref=case_ref)
+        allowed = self.allowed_types(principal, self.runtime.catalog)
         asked = set(types) if types else allowed
         if not asked <= allowed:
-            self._refuse(actor, action, code="certificate.scope_denied", status="denied",
+            self._refuse(principal, action, code="certificate.scope_denied", status="denied",
                          fields={"types": ", ".join(sorted(asked - allowed))},
                          holder_id=holder, purpose=purpose, case_ref=case_ref,
                          target=",".join(sorted(types)))
         day = as_of or self.runtime.clock.today()
-        masked = actor.role not in FULL_NUMBER_ROLES
+        masker = self._masker(principal)
         with self.runtime.database.session() as session:
+            case = self._bound_case(session, principal, action, case_ref, purpose,
+                                    holder_id=holder)
+            purpose = purpose or self._case_purpose(case)
+            self._check_party(session, principal, action, case, holder or "", purpose,
+                              case_ref)
             rows = CertificateRegistry(session).search([holder or ""], asked)
-            views = [view_of(r, day, masked=masked) for r in rows]
+            views = [view_of(r, day, masker=masker,
+                             source_visible=self._source_visible(session, principal, r))
+                     for r in rows]
         # Answered only once the entry is durable; concurrent queries share the flush.
         self.runtime.audit_writer.append(
-            actor, action, result="ok", target=",".join(sorted(asked)) or None,
+            principal.actor, action, result="ok", target=",".join(sorted(asked)) or None,
             holder_id=holder, purpose=purpose, case_ref=case_ref,
             detail={"count": len(rows), "certificates": [r.id for r in rows][:50]})
         return views
 
-    def _visible(self, session: Session, actor: Actor, action: str, cert_id: str,
-                 purpose: str | None, case_ref: str | None) -> Certificate:
+    def _case_purpose(self, case: Case | None) -> str:
+        return self.runtime.catalog.item(case.item_code).name if case is not None else ""
+
+    def _visible(self, session: Session, principal: Principal, action: str, cert_id: str,
+                 purpose: str, case_ref: str) -> Certificate:
         row = CertificateRegistry(session).get(cert_id)
         if row is None or row.material_type not in self.allowed_types(
-                actor, self.runtime.catalog):
+                principal, self.runtime.catalog):
             # Out of scope looks exactly like absent: a key learns nothing about types it
             # may not see. The audit log records the truth.
             AuditLog(session).append(
-                actor, action, result="not_found" if row is None else "denied",
+                principal.actor, action, result="not_found" if row is None else "denied",
                 target=cert_id, holder_id=row.holder_id if row else None, purpose=purpose,
                 case_ref=case_ref)
             session.commit()
             raise IntakeError("certificate.not_found", cert_id=cert_id)
+        case = self._bound_case(session, principal, action, case_ref, purpose, target=cert_id)
+        self._check_party(session, principal, action, case, row.holder_id,
+                          purpose or self._case_purpose(case), case_ref, target=cert_id)
         return row
 
-    def read(self, actor: Actor, cert_id: str, *, purpose: str | None,
+    def read(self, principal: Principal, cert_id: str, *, purpose: str | None,
              case_ref: str | None, as_of: date | None = None) -> CertificateView:
         action = "certificate.read"
-        self._check_purpose(actor, action, purpose, case_ref, target=cert_id)
+        purpose, case_ref = self._check_purpose(principal, action, purpose, case_ref,
+                                                target=cert_id)
         with self.runtime.database.session() as session:
-            row = self._visible(session, actor, action, cert_id, purpose, case_ref)
-            view = view_of(row, as_of or self.runtime.clock.today(),
-                           masked=actor.role == "clerk")
+            row = self._visible(session, principal, action, cert_id, purpose, case_ref)
+            view = view_of(row, as_of or self.runtime.clock.today(), masker=self._masker(principal),
+                           source_visible=self._source_visible(session, principal, row))
             holder = row.holder_id
-        self.runtime.audit_writer.append(actor, action, result="ok", target=cert_id,
+        self.runtime.audit_writer.append(principal.actor, action, result="ok", target=cert_id,
                                          holder_id=holder, purpose=purpose, case_ref=case_ref)
         return view
 
-    def scan(self, actor: Actor, cert_id: str, *, purpose: str | None,
+    def scan(self, principal: Principal, cert_id: str, *, purpose: str | None,
              case_ref: str | None) -> ScanAccess:
         action = "certificate.file"
-        self._check_purpose(actor, action, purpose, case_ref, target=cert_id)
+        purpose, case_ref = self._check_purpose(principal, action, purpose, case_ref,
+                                                target=cert_id)
         settings = self.runtime.settings
         with self.runtime.database.session() as session:
-            row = self._visible(session, actor, action, cert_id, purpose, case_ref)
+            row = self._visible(session, principal, action, cert_id, purpose, case_ref)
             if row.scan_key is None:
-                AuditLog(session).append(actor, action, result="not_found", target=cert_id,
-                                         holder_id=row.holder_id, purpose=purpose,
-                                         case_ref=case_ref, detail={"code": "no_scan"})
+                AuditLog(session).append(principal.actor, action, result="not_found",
+                                         target=cert_id, holder_id=row.holder_id,
+                                         purpose=purpose, case_ref=case_ref,
+                                         detail={"code": "no_scan"})
                 session.commit()
                 raise IntakeError("certificate.no_scan")
             filename = f"{row.material_type}-{row.id[:8]}.pdf"
@@ -503,51 +655,90 @@ class CertificateService:
                                     filename=filename, expires_at=datetime.now(UTC) + ttl)
             else:
                 access = ScanAccess(data=objects.get(row.scan_key), filename=filename)
-            AuditLog(session).append(actor, action, result="ok", target=cert_id,
+            AuditLog(session).append(principal.actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, purpose=purpose,
                                      case_ref=case_ref,
                                      detail={"delivery": "presigned" if access.url
                                              else "stream"})
         return access
 
-    def revoke(self, actor: Actor, cert_id: str, reason: str) -> CertificateView:
+    def revoke(self, principal: Principal, cert_id: str, reason: str) -> CertificateView:
         action = "certificate.revoke"
         with self.runtime.database.session() as session:
             registry = CertificateRegistry(session)
-            if actor.role != "admin":
-                AuditLog(session).append(actor, action, result="denied", target=cert_id)
+            if principal.role != ADMIN:
+                AuditLog(session).append(principal.actor, action, result="denied",
+                                         target=cert_id)
                 session.commit()
-                raise IntakeError("auth.forbidden_role", role=actor.role, allowed="; admins only")
-            row = registry.revoke(cert_id, by_key=actor.key_id, reason=reason)
+                raise IntakeError("auth.forbidden_role", role=principal.role,
+                                  allowed="; admins only")
+            row = registry.revoke(cert_id, by_key=principal.key_id, reason=reason)
             if row is None:
-                AuditLog(session).append(actor, action, result="not_found", target=cert_id)
+                AuditLog(session).append(principal.actor, action, result="not_found",
+                                         target=cert_id)
                 session.commit()
                 raise IntakeError("certificate.not_found", cert_id=cert_id)
-            AuditLog(session).append(actor, action, result="ok", target=cert_id,
+            AuditLog(session).append(principal.actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, detail={"reason": reason})
-            return view_of(row, self.runtime.clock.today(), masked=False)
+            return view_of(row, self.runtime.clock.today(), masker=self._masker(principal),
+                           source_visible=self._source_visible(session, principal, row))
 
-    def expire_due(self, on: date) -> int:
+    def expire_due(self, on: date | None = None, *, principal: Principal = OPERATOR,
+                   today: date | None = None) -> int:
+        """Mark certificates past their end date on `on` as expired: never a day ahead of
+        today (that would expire valid certificates), at most `EXPIRE_WINDOW` back (a
+        missed sweep). Audited with who ran it."""
+        today = today or self.runtime.clock.today()
+        on = on or today
+        earliest = today - EXPIRE_WINDOW
+        if not earliest <= on <= today:
+            with self.runtime.database.session() as session:
+                AuditLog(session).append(principal.actor, "certificate.expire",
+                                         result="invalid", detail={"on": on.isoformat()})
+            raise IntakeError("certificate.expire_date_invalid",
+                              earliest=earliest.isoformat(), latest=today.isoformat())
         with self.runtime.database.session() as session:
-            return CertificateRegistry(session).expire_due(on)
+            count = CertificateRegistry(session).expire_due(on)
+            AuditLog(session).append(principal.actor, "certificate.expire", result="ok",
+                                     detail={"on": on.isoformat(), "expired": count})
+            return count
 
     # audit -------------------------------------------------------------------------------
-    def audit_entries(self, *, holder_id: str | None = None, key_id: int | None = None,
-                      since: datetime | None = None, actions: Iterable[str] | None = None,
-                      before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+    def audit_entries(self, principal: Principal = OPERATOR, *, holder_id: str | None = None,
+                      key_id: int | None = None, since: datetime | None = None,
+                      actions: Iterable[str] | None = None, before_id: int | None = None,
+                      limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, masked for the principal's role; a center's admin sees what the
+        keys of its center did, a global admin everything."""
         with self.runtime.database.session() as session:
-            return AuditLog(session).entries(
+            key_ids = None
+            if principal.center_id is not None:
+                from storage.apikeys import list_api_keys
+
+                key_ids = [k.id for k in list_api_keys(session, center_id=principal.center_id,
+                                                       include_revoked=True)]
+            entries = AuditLog(session).entries(
                 holder_id=normalise_holder(holder_id) if holder_id else None, key_id=key_id,
                 since=since, actions=list(actions) if actions else None,
-                before_id=before_id, limit=limit)
+                before_id=before_id, limit=limit, key_ids=key_ids)
+            return [self._audit_view(e, principal) for e in entries]
 
-    def holder_usage(self, actor: Actor, holder_id: str, *, limit: int = 200
-                     ) -> list[AuditEntry]:
+    def holder_usage(self, principal: Principal, holder_id: str, *, limit: int = 200
+                     ) -> list[dict[str, Any]]:
         """Who used this holder's certificates, for the holder (audited itself)."""
         holder = normalise_holder(holder_id)
         with self.runtime.database.session() as session:
             audit = AuditLog(session)
             entries = audit.entries(holder_id=holder, actions=USE_ACTIONS, limit=limit)
-            audit.append(actor, "audit.holder_usage", result="ok", holder_id=holder,
-                         detail={"count": len(entries)})
-            return entries
+            audit.append(principal.actor, "audit.holder_usage", result="ok",
+                         holder_id=holder, detail={"count": len(entries)})
+            return [self._audit_view(e, principal) for e in entries]
+
+    def _audit_view(self, entry: AuditEntry, principal: Principal) -> dict[str, Any]:
+        masker = self._masker(principal)
+        return {
+            "id": entry.id, "at": entry.at, "key_id": entry.key_id, "actor": entry.actor,
+            "role": entry.role, "action": entry.action, "target": entry.target,
+            "holder_id": masker.value("id_number", entry.holder_id),
+            "purpose": masker.deep(entry.purpose), "case_ref": masker.deep(entry.case_ref),
+            "result": entry.result, "detail": masker.deep(entry.detail)}

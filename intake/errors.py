@@ -151,3 +151,32 @@ declare("progress.not_found", 404, "办件编号或查询码不正确。",
         "The case number or the query code is wrong.")
 declare("progress.too_many_attempts", 429, "查询失败次数过多，请 {retry_after} 秒后再试。",
         "Too many failed attempts; try again in {retry_after} seconds.")
+# -- access: centers, ownership, keys, purposes, rate limits -------------------------------
+declare("auth.expired_key", 401, "API 密钥已过期。", "The API key has expired.")
+declare("case.not_yours", 403, "您不是案件 {case_id} 的经办人，不能修改；请联系本中心管理员转交。",
+        "You do not handle case {case_id}; ask your center's admin to hand it over.")
+declare("case.assignee_invalid", 422, "密钥 {key_id} 不是本案所属中心的{role_zh}。",
+        "Key {key_id} is not a {role_en} of the case's center.")
+declare("case.acceptance_date_future", 422, "受理日期不能晚于今天（{today}）。",
+        "The acceptance date cannot be after today ({today}).")
+declare("case.acceptance_date_backdated", 403, "受理日期早于今天（{today}），只有管理员可以补录。",
+        "Only admins may back-date the acceptance date (before {today}).")
+declare("case.acceptance_date_too_old", 422, "受理日期不能早于 {earliest}。",
+        "The acceptance date cannot be before {earliest}.")
+declare("center.not_found", 404, "服务中心 {center} 不存在。", "No service center {center}.")
+declare("center.exists", 409, "服务中心 {center} 已存在。", "Service center {center} exists.")
+declare("center.invalid", 422, "服务中心信息有误：{reason_zh}。",
+        "Invalid service center: {reason_en}.")
+declare("apikey.not_found", 404, "API 密钥 {key_id} 不存在。", "API key {key_id} not found.")
+declare("apikey.invalid", 422, "API 密钥参数有误：{reason_zh}。", "Invalid API key: {reason_en}.")
+declare("certificate.case_ref_invalid", 422,
+        "关联办件 {case_ref} 不存在或不在您可查看的范围内。",
+        "case_ref {case_ref} names no case you may open.")
+declare("certificate.not_a_party", 403, "所查询的持证主体不是办件 {case_ref} 的当事人。",
+        "The holder is not a party to case {case_ref}.")
+declare("certificate.purpose_undeclared", 403, "用途“{purpose}”不在此密钥登记的用途中。",
+        "Purpose '{purpose}' is not among the key's declared purposes{declared}.")
+declare("certificate.expire_date_invalid", 422, "到期处理日期须在 {earliest} 至 {latest} 之间。",
+        "The expiry date must lie between {earliest} and {latest}.")
+declare("rate.limited", 429, "请求过于频繁，请 {seconds} 秒后再试。",
+        "Too many requests; retry in {seconds} s.")

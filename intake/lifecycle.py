@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from intake.access import OPERATOR, Principal, case_for, guard, may_open
 from intake.calendar import CalendarCache
 from intake.errors import IntakeError
 from intake.notices import compose as compose_notice
@@ -431,11 +432,10 @@ class Lifecycle:
             legal_days=legal, yellow_threshold=threshold,
             outstanding_due=min(dues) if dues and standing.accepted_on else None)
 
-    def events(self, case_id: str) -> list[EventView]:
+    def events(self, case_id: str, *, principal: Principal = OPERATOR) -> list[EventView]:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            if repo.get_case(case_id) is None:
-                raise IntakeError("case.not_found", case_id=case_id)
+            case_for(session, principal, case_id)
             return [EventView.of(e) for e in repo.events_of_case(case_id)]
 
     # transitions ---------------------------------------------------------------------
@@ -465,7 +465,8 @@ class Lifecycle:
                            ActionRequest(payload={"batch_id": batch_id}))[0]
 
     def transition(self, case_id: str, action: str, actor: Actor,
-                   request: ActionRequest | None = None) -> tuple[CaseLife, EventView]:
+                   request: ActionRequest | None = None, *,
+                   principal: Principal = OPERATOR) -> tuple[CaseLife, EventView]:
         """Take `action` on the case as `actor`; the case row is locked meanwhile, so two
         concurrent transitions of one case are applied one after the other."""
         if action not in ACTIONS or action in AUTOMATIC_ACTIONS:
@@ -474,8 +475,9 @@ class Lifecycle:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = repo.lock_case(case_id)
-            if case is None:
-                raise IntakeError("case.not_found", case_id=case_id)
+            # Object-level access (intake.access): a clerk moves only the cases it handles.
+            guard(principal, case, case_id, change=principal.role == "clerk")
+            assert case is not None
             if action == "accept" and request.outstanding:
                 action = "accept_tolerant"
             event, effects = self._apply(repo, case, action, actor, request)
@@ -573,7 +575,8 @@ class Lifecycle:
         return result
 
     # supervision ---------------------------------------------------------------------
-    def supervision(self, as_of: date | None = None, light: str | None = None) -> Supervision:
+    def supervision(self, as_of: date | None = None, light: str | None = None, *,
+                    principal: Principal = OPERATOR) -> Supervision:
         """Open cases with their light as of a date, most urgent first, and counts by item
         and light (the counts cover every open case, whatever `light` filters)."""
         as_of = as_of or self.runtime.clock.today()
@@ -583,6 +586,8 @@ class Lifecycle:
             repo = CaseRepository(session)
             calendar = self.calendar(repo)
             for case, then in self._open_on(repo, as_of):
+                if not may_open(principal, case):
+                    continue  # another center's, or routed to another reviewer
                 life = self.life(case, calendar, as_of, then=then)
                 colour = life.deadlines.light or "green"
                 counts.setdefault(case.item_code, Counter())[colour] += 1

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from intake import metrics
+from intake.access import actor_of_key
 from intake.assess import Assessment, Unreadable, assess
 from intake.certificates import CertificateService, reusable_certificates
 from intake.errors import message
@@ -35,6 +36,7 @@ from ocr.sources import Source, SourceError, open_source
 from ocr.types import OcrPage
 from rules.completeness import check_completeness
 from rules.types import ReusableCertificate
+from storage.audit import Actor
 from storage.cases import FINISHED_PAGE_STATES, CaseRepository
 from storage.models import Case, Page, SourceFile
 from storage.objects import ObjectStoreError
@@ -328,7 +330,9 @@ class Pipeline:
             batch = repo.get_batch(batch_id)
             assert batch is not None
             case = batch.case
-            result = assess_stored_case(self.runtime, repo, case)
+            # The key that uploaded the batch caused this assessment and its lookups.
+            actor = actor_of_key(session, batch.uploaded_by or case.handler_key_id)
+            result = assess_stored_case(self.runtime, repo, case, actor=actor)
             repo.replace_documents(case.id, result.documents())
             by_sequence = {p.sequence: p for p in result.pages}
             for cls in result.assessment.analysis.classifications:
@@ -338,7 +342,7 @@ class Pipeline:
             repo.save_report(case, report, result.applicant_name)
             Lifecycle(self.runtime).record_precheck(repo, case)
             certificates = CertificateService(self.runtime)
-            certificates.record_reuse(session, case, report)
+            certificates.record_reuse(session, case, report, actor)
             certificates.auto_verify(session, case, report)
             repo.set_batch_status(batch, "completed")
             case_id = case.id
@@ -432,14 +436,15 @@ class CaseAssessment:
 
 
 def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
-                       certificates: Sequence[ReusableCertificate] | None = None
-                       ) -> CaseAssessment:
+                       certificates: Sequence[ReusableCertificate] | None = None, *,
+                       actor: Actor | None = None) -> CaseAssessment:
     """Run the rules over every page of the case read so far. Pure apart from the loads:
     no OCR runs here, so it is cheap enough to do on every request.
 
     `certificates=None` looks up the certificate store: the holders named by a first
     assessment (e.g. the form's legal representative) are searched, and when any of them
-    holds a certificate of a reusable slot's type the slots are settled again with it."""
+    holds a certificate of a reusable slot's type the slots are settled again with it.
+    Each lookup is audited as `actor`'s (the key that caused this assessment)."""
     all_pages = repo.pages_of_case(case.id)
     pages = [p for p in all_pages if p.status in ("done", "blank") and p.ocr is not None]
     unreadable = [
@@ -458,7 +463,8 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
                     numbers=[p.sequence for p in pages])
     if certificates is None:
         found = reusable_certificates(repo.session, runtime.catalog, item, result.report,
-                                      case.acceptance_date, case.facts)
+                                      case.acceptance_date, case.facts, actor=actor,
+                                      case_ref=case.number)
         if found:
             report = check_completeness(
                 item, result.analysis.documents, case.acceptance_date,

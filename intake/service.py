@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from intake.access import OPERATOR, Principal, case_for, center_of_new_case
 from intake.errors import IntakeError, message
 from intake.lifecycle import Actor, CaseLife, Lifecycle
+from intake.masking import Masker
 from intake.notification import render_notification
 from intake.pipeline import assess_stored_case
 from intake.runners import TaskRunner
@@ -102,37 +104,94 @@ class IntakeService:
         self.lifecycle = Lifecycle(runtime)
 
     # cases ---------------------------------------------------------------------------
+    # Every method that touches a case takes the calling `principal` and loads the case
+    # through `intake.access.case_for`: the one place object-level access is decided.
+    # `OPERATOR` (the default) is the trusted in-process caller (CLI demo, benchmarks).
     def create_case(
         self, item_code: str, *, acceptance_date: date | None = None,
         facts: dict[str, Any] | None = None, created_by: int | None = None,
-        actor: Actor | None = None,
+        actor: Actor | None = None, principal: Principal = OPERATOR,
     ) -> CaseView:
         try:
             self.runtime.catalog.item(item_code)
         except UnknownItemError as exc:
             raise IntakeError("item.unknown", item_code=item_code) from exc
         today = self.runtime.clock.today()
+        accepted = acceptance_date or today
+        backdated = self._check_acceptance_date(accepted, today, principal)
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = repo.create_case(
-                item_code=item_code, acceptance_date=acceptance_date or today,
-                facts=facts, created_by=created_by, received_on=today)
+                item_code=item_code, acceptance_date=accepted, facts=facts,
+                created_by=created_by if created_by is not None else principal.key_id,
+                received_on=today, center_id=center_of_new_case(principal))
             self.lifecycle.record_receipt(
-                repo, case, actor or Actor(created_by, "docintake", "clerk"))
+                repo, case, actor or Actor(case.created_by, principal.name, principal.role))
+            if backdated:
+                from storage.audit import AuditLog
+
+                AuditLog(session).append(
+                    principal.actor, "case.backdate", result="ok", target=case.id,
+                    case_ref=case.number, detail={"acceptance_date": accepted.isoformat(),
+                                                  "received": today.isoformat()})
             view = self._case_view(case, repo)
         log.info("case created", extra={"case_id": view.id})
         return view
 
-    def get_case(self, case_id: str) -> CaseView:
+    def _check_acceptance_date(self, accepted: date, today: date, principal: Principal
+                               ) -> bool:
+        """The acceptance date is the day the case is received (today), never later; only
+        admins may back-date it (audited), and not beyond `backdate_max_days`. Returns
+        whether it is back-dated. Back-dating matters: expiry checks use this date."""
+        if accepted > today:
+            raise IntakeError("case.acceptance_date_future", today=today.isoformat())
+        if accepted == today:
+            return False
+        if principal.role != "admin":
+            raise IntakeError("case.acceptance_date_backdated", today=today.isoformat())
+        earliest = today - timedelta(days=self.runtime.settings.backdate_max_days)
+        if accepted < earliest:
+            raise IntakeError("case.acceptance_date_too_old", earliest=earliest.isoformat())
+        return True
+
+    def get_case(self, case_id: str, *, principal: Principal = OPERATOR) -> CaseView:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            return self._case_view(self._case(repo, case_id), repo)
+            return self._case_view(case_for(session, principal, case_id), repo)
 
-    def _case(self, repo: CaseRepository, case_id: str) -> Case:
-        case = repo.get_case(case_id)
-        if case is None:
-            raise IntakeError("case.not_found", case_id=case_id)
-        return case
+    def assign_case(self, case_id: str, *, principal: Principal,
+                    handler_key_id: int | None = None,
+                    reviewer_key_id: int | None = None, unroute: bool = False) -> CaseView:
+        """Hand a case to another clerk of its center (admins), or route it to one reviewer
+        of its center (admins and the handling clerk); `unroute` returns it to the
+        center's queue. Audited."""
+        from storage.audit import AuditLog
+        from storage.models import ApiKey
+
+        with self.runtime.database.session() as session:
+            case = case_for(session, principal, case_id, change=True)
+            detail: dict[str, Any] = {}
+            if handler_key_id is not None:
+                if principal.role != "admin":
+                    raise IntakeError("auth.forbidden_role", role=principal.role,
+                                      allowed="; admins only")
+                key = session.get(ApiKey, handler_key_id)
+                if key is None or key.role != "clerk" or key.center_id != case.center_id:
+                    raise IntakeError("case.assignee_invalid", key_id=handler_key_id,
+                                      role_zh="窗口人员", role_en="clerk")
+                case.handler_key_id = detail["handler_key_id"] = handler_key_id
+            if reviewer_key_id is not None:
+                key = session.get(ApiKey, reviewer_key_id)
+                if key is None or key.role not in ("reviewer", "approver") \
+                        or key.center_id != case.center_id:
+                    raise IntakeError("case.assignee_invalid", key_id=reviewer_key_id,
+                                      role_zh="审核人员", role_en="reviewer")
+                case.reviewer_key_id = detail["reviewer_key_id"] = reviewer_key_id
+            elif unroute:
+                case.reviewer_key_id = detail["reviewer_key_id"] = None
+            AuditLog(session).append(principal.actor, "case.assign", result="ok",
+                                     target=case.id, case_ref=case.number, detail=detail)
+            return self._case_view(case)
 
     def _case_view(self, case: Case, repo: CaseRepository | None = None) -> CaseView:
         life = (self.lifecycle.life(case, self.lifecycle.calendar(repo))
@@ -147,7 +206,8 @@ class IntakeService:
 
     # batches -------------------------------------------------------------------------
     def upload_batch(
-        self, case_id: str, uploads: Sequence[Upload], *, idempotency_key: str | None = None
+        self, case_id: str, uploads: Sequence[Upload], *, idempotency_key: str | None = None,
+        principal: Principal = OPERATOR,
     ) -> BatchProgress:
         """Store every original durably, then hand the batch to the runner. A file that is
         empty or too large is rejected alone; the rest of the batch goes on."""
@@ -158,13 +218,13 @@ class IntakeService:
             raise IntakeError("batch.too_many_files", limit=settings.max_files_per_batch)
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            case = self._case(repo, case_id)
+            case = case_for(session, principal, case_id, change=True)
             if idempotency_key:
                 earlier = repo.find_batch_by_key(case.id, idempotency_key)
                 if earlier is not None:
-                    return self._progress(repo, earlier)
+                    return self._masked(self._progress(repo, earlier), principal)
             try:
-                batch = repo.create_batch(case, idempotency_key)
+                batch = repo.create_batch(case, idempotency_key, principal.key_id)
             except IntegrityError:
                 # The same key in flight in another request (a client retrying before the
                 # first attempt answered): that one's batch is the batch.
@@ -172,7 +232,7 @@ class IntakeService:
                 earlier = repo.find_batch_by_key(case_id, idempotency_key or "")
                 if earlier is None:
                     raise
-                return self._progress(repo, earlier)
+                return self._masked(self._progress(repo, earlier), principal)
             seen: set[str] = set()
             for position, upload in enumerate(uploads, start=1):
                 self._accept(repo, batch, position, upload, seen)
@@ -182,7 +242,7 @@ class IntakeService:
             batch_id = batch.id
         log.info("batch received", extra={"case_id": case_id, "batch_id": batch_id})
         self.runner.submit_batch(batch_id)
-        return self.batch_progress(batch_id)
+        return self.batch_progress(batch_id, principal=principal)
 
     def _accept(self, repo: CaseRepository, batch: Batch, position: int, upload: Upload,
                 seen: set[str]) -> None:
@@ -215,15 +275,34 @@ class IntakeService:
         repo.add_batch_entry(batch, position=position, filename=name, outcome="accepted",
                              sha256=digest, file_id=row.id)
 
-    def batch_progress(self, batch_id: str) -> BatchProgress:
+    def batch_progress(self, batch_id: str, *, principal: Principal = OPERATOR
+                       ) -> BatchProgress:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             batch = repo.get_batch(batch_id)
             if batch is None:
                 raise IntakeError("batch.not_found", batch_id=batch_id)
-            return self._progress(repo, batch)
+            try:
+                case_for(session, principal, batch.case_id)
+            except IntakeError:
+                # A batch of a case the caller may not open does not exist for it.
+                raise IntakeError("batch.not_found", batch_id=batch_id) from None
+            return self._masked(self._progress(repo, batch), principal)
 
-    def cancel_batch(self, batch_id: str) -> BatchProgress:
+    def _masked(self, progress: BatchProgress, principal: Principal) -> BatchProgress:
+        """Filenames and messages may quote ID numbers (a scan named after its holder)."""
+        masker = Masker(principal.role, self.runtime.catalog)
+        if masker.full:
+            return progress
+        from dataclasses import replace
+
+        return replace(progress, files=[replace(
+            f, filename=masker.text(f.filename),
+            error_message=masker.text(f.error_message) if f.error_message else None)
+            for f in progress.files])
+
+    def cancel_batch(self, batch_id: str, *, principal: Principal = OPERATOR
+                     ) -> BatchProgress:
         """An administrator stops a batch (a file that would keep a worker busy for
         hours, a batch uploaded by mistake): its unread pages and unsplit files fail with
         `batch.cancelled`, and the batch is assessed and completed with what was read."""
@@ -233,11 +312,17 @@ class IntakeService:
             batch = CaseRepository(session).get_batch(batch_id)
             if batch is None:
                 raise IntakeError("batch.not_found", batch_id=batch_id)
+            try:
+                case_for(session, principal, batch.case_id, change=True)
+            except IntakeError as exc:
+                if exc.status == 404:
+                    raise IntakeError("batch.not_found", batch_id=batch_id) from None
+                raise
             if batch.status not in ("received", "processing"):
                 raise IntakeError("batch.finished", batch_id=batch_id)
         Pipeline(self.runtime).cancel(batch_id)
         self.runner.submit_batch(batch_id)  # nothing left to read: it is assessed
-        return self.batch_progress(batch_id)
+        return self.batch_progress(batch_id, principal=principal)
 
     def _progress(self, repo: CaseRepository, batch: Batch) -> BatchProgress:
         counts = repo.page_progress(batch.id)
@@ -262,22 +347,45 @@ class IntakeService:
         )
 
     # reports -------------------------------------------------------------------------
-    def case_report(self, case_id: str) -> dict[str, Any]:
-        """The completeness report over everything read so far, plus the case's identity."""
+    def case_report(self, case_id: str, *, principal: Principal = OPERATOR) -> dict[str, Any]:
+        """The completeness report over everything read so far, plus the case's identity
+        and the facts typed at the window (claims, with who typed them), masked for the
+        principal's role by the one policy (`intake.masking`)."""
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            case = self._case(repo, case_id)
-            report = assess_stored_case(self.runtime, repo, case).report_dict()
+            case = case_for(session, principal, case_id)
+            report = assess_stored_case(self.runtime, repo, case,
+                                        actor=principal.actor).report_dict()
             report["case_id"], report["case_number"] = case.id, case.number
             report["processing"] = any(b.status != "completed" for b in case.batches)
-            return report
+            report["typed_facts"] = self._typed_facts(session, case)
+            return Masker(principal.role, self.runtime.catalog).deep(report)
 
-    def notification_pdf(self, case_id: str, *, issued_on: date | None = None) -> bytes:
+    @staticmethod
+    def _typed_facts(session: Any, case: Case) -> dict[str, Any]:
+        """The facts as typed: claims, never evidence (they never satisfy a slot nor name
+        a holder whose certificate may be reused), and the key that typed them."""
+        from intake.access import actor_of_key
+
+        by = actor_of_key(session, case.created_by) if case.facts else None
+        return {"facts": dict(case.facts or {}), "evidence": False,
+                "typed_by": {"key_id": by.key_id, "name": by.name, "role": by.role}
+                if by is not None else None,
+                "typed_at": case.created_at.isoformat() if case.facts else None}
+
+    def notification_pdf(self, case_id: str, *, issued_on: date | None = None,
+                         principal: Principal = OPERATOR) -> bytes:
+        from storage.models import DEFAULT_CENTER_ID, ServiceCenter
+
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            case = self._case(repo, case_id)
-            result = assess_stored_case(self.runtime, repo, case)
+            case = case_for(session, principal, case_id)
+            result = assess_stored_case(self.runtime, repo, case, actor=principal.actor)
+            center = session.get(ServiceCenter, case.center_id)
+            # The default center prints the configured name (a single-center installation).
+            center_name = center.name if center is not None and \
+                case.center_id != DEFAULT_CENTER_ID else self.runtime.settings.service_center_name
             return render_notification(
                 result.report_dict(), self.runtime.catalog.item(case.item_code),
                 case_number=case.number, issued_on=issued_on or self.runtime.clock.today(),
-                center_name=self.runtime.settings.service_center_name)
+                center_name=center_name)

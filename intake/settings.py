@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         default="Asia/Shanghai",
         description="IANA time zone of the service center: the calendar date of receipts, "
                     "acceptances and deadlines (working days) is taken there")
+    backdate_max_days: int = Field(
+        default=3660, ge=0, le=36600,
+        description="how far back an admin may date a case's acceptance (audited)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # object store: the local directory (embedded default) or an S3 API (MinIO, S3)
     object_store: Literal["local", "s3"] = "local"

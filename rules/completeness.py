@@ -7,7 +7,8 @@ one state:
 * `not_required` — its `required_when` condition is false (the finding says which);
 * `present` — a document of an accepted type is assigned and passes every check;
 * `reused` — no valid paper, but a valid, unexpired, non-revoked certificate of an
-  accepted type whose holder_id is the slot's holder. Reuse is preferred over invalid
+  accepted type whose holder_id is the slot's holder as read from paper (a typed fact is
+  a claim and never names the holder). Reuse is preferred over invalid
   paper (the paper's findings stay as evidence) and over paper that passes only with
   low-confidence reads (a verified certificate is better evidence);
 * `committed` — the slot allows 告知承诺 and a commitment letter names its material (by
@@ -141,10 +142,16 @@ class _Case:
         self.slots = {s.code: s for s in item.slots}
 
     # -- references ------------------------------------------------------------------------
-    def resolve(self, ref: str) -> RefValue:
-        if ref in self.facts:
+    def resolve(self, ref: str, *, evidence_only: bool = False) -> RefValue:
+        """The value a reference names. Typed facts are claims: they may decide whether a
+        slot is required (conditions), but with `evidence_only` (checks, matching, the
+        holder of a reusable certificate) only what was read from paper counts, so a
+        typed fact never satisfies a slot or selects a holder on its own."""
+        if ref in self.facts and not evidence_only:
             return RefValue(self.facts[ref], 1.0, True)
         head, tail = split_ref(ref)
+        if head == FACTS and evidence_only:
+            return RefValue(None, 1.0, known=False)
         if head == FACTS:
             if tail in self.facts:
                 return RefValue(self.facts[tail], 1.0, True)
@@ -304,7 +311,7 @@ def _run_check(case: _Case, mt: MaterialType, doc: Document, check: Check,
     if isinstance(check, EqualsCheck):
         if check.other is not None:
             other_doc, other_ef = case.ref_field(check.other)
-            rv = case.resolve(check.other)
+            rv = case.resolve(check.other, evidence_only=True)
             other_value, other_name = rv.value, case.ref_text(check.other)
             ev["other"] = check.other
             if other_ef is not None and other_doc is not None:
@@ -334,7 +341,7 @@ def _match_score(case: _Case, slot: Slot, doc: Document) -> int:
     score = 0
     for rule in slot.match:
         mine = doc.field_value(rule.field)
-        other = case.resolve(rule.equals).value
+        other = case.resolve(rule.equals, evidence_only=True).value
         if mine is not None and other is not None and same_text(str(mine), str(other)):
             score += 1
     return score
@@ -553,7 +560,7 @@ def _try_reuse(case: _Case, slot: Slot, certificates: Sequence[ReusableCertifica
     low confidence."""
     if not slot.reusable or slot.holder is None or not certificates:
         return None, [], False
-    rv = case.resolve(slot.holder)
+    rv = case.resolve(slot.holder, evidence_only=True)
     if rv.value is None or is_empty_value(str(rv.value)):
         return None, [], False
     notes: list[Finding] = []

@@ -151,9 +151,13 @@ class AuditLog:
 
     def entries(self, *, holder_id: str | None = None, key_id: int | None = None,
                 since: datetime | None = None, actions: Collection[str] | None = None,
-                before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
-        """Newest first; `before_id` pages backwards."""
+                before_id: int | None = None, limit: int = 100,
+                key_ids: Collection[int] | None = None) -> list[AuditEntry]:
+        """Newest first; `before_id` pages backwards; `key_ids` keeps the entries of
+        those keys only (a center's keys)."""
         query = select(AuditEntry)
+        if key_ids is not None:
+            query = query.where(AuditEntry.key_id.in_(list(key_ids)))
         if holder_id is not None:
             query = query.where(AuditEntry.holder_id == holder_id)
         if key_id is not None:

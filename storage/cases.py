@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    DEFAULT_CENTER_ID,
     ENGINE_LABEL_LENGTH,
     Batch,
     BatchFile,
@@ -48,6 +49,7 @@ class CaseRepository:
         facts: dict[str, Any] | None = None,
         created_by: int | None = None,
         received_on: date | None = None,
+        center_id: int = DEFAULT_CENTER_ID,
     ) -> Case:
         # Readable at the window, unique without a shared counter (several API processes).
         number = f"SQ{acceptance_date:%Y%m%d}-{secrets.token_hex(3).upper()}"
@@ -57,7 +59,8 @@ class CaseRepository:
             acceptance_date=acceptance_date, facts=dict(facts or {}), created_at=_now(),
             created_by=created_by, status="open", state="received",
             received_on=received_on, notice_clock_from=received_on, pauses=[],
-            extension_days=0, outstanding=[],
+            extension_days=0, outstanding=[], center_id=center_id,
+            handler_key_id=created_by,
         )
         self.session.add(case)
         self.session.flush()
@@ -125,9 +128,11 @@ class CaseRepository:
             case.applicant_name = applicant_name
 
     # batches -------------------------------------------------------------------------
-    def create_batch(self, case: Case, idempotency_key: str | None = None) -> Batch:
+    def create_batch(self, case: Case, idempotency_key: str | None = None,
+                     uploaded_by: int | None = None) -> Batch:
         batch = Batch(id=_new_id(), case_id=case.id, status="received",
-                      idempotency_key=idempotency_key, created_at=_now())
+                      idempotency_key=idempotency_key, created_at=_now(),
+                      uploaded_by=uploaded_by)
         self.session.add(batch)
         self.session.flush()
         return batch

@@ -30,8 +30,26 @@ class Base(DeclarativeBase):
     pass
 
 
+class ServiceCenter(Base):
+    """A service center (政务服务中心): it owns its cases and keys. Migration 0003 creates
+    the `default` center (id 1) that a single-center installation uses without knowing."""
+
+    __tablename__ = "service_centers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str | None] = mapped_column(String(12), nullable=True)  # 行政区划代码
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+DEFAULT_CENTER_ID = 1
+
+
 class ApiKey(Base):
-    """A bearer key. Only its SHA-256 is stored; `prefix` finds the row without a scan."""
+    """A bearer key. Only its SHA-256 is stored; `prefix` finds the row without a scan.
+    `center_id` NULL: a global admin. `purposes`: what a system key may name as `purpose`.
+    `replaced_by`: the key that rotated this one out (this one lives until `expires_at`)."""
 
     __tablename__ = "api_keys"
 
@@ -43,6 +61,13 @@ class ApiKey(Base):
     scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id"),
+                                                  nullable=True, index=True)
+    purposes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          nullable=True)
+    replaced_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Case(Base):
@@ -80,6 +105,13 @@ class Case(Base):
     outstanding: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # The applicant's progress query code (intake.progress), as a salted scrypt digest only.
     query_code_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
+    # The clerk handling the case (its opener until an admin hands it over) and the
+    # reviewer it is routed to (NULL: any reviewer of the center).
+    handler_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"),
+                                                       nullable=True)
+    reviewer_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"),
+                                                        nullable=True)
 
     batches: Mapped[list[Batch]] = relationship(back_populates="case", order_by="Batch.created_at")
 
@@ -94,6 +126,7 @@ class Batch(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="batches")
     entries: Mapped[list[BatchFile]] = relationship(

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
 
 from api.auth import CaseReader, CaseWriter, Principal, require
-from api.schemas import BatchPublic, CaseCreate, CasePublic
+from api.schemas import BatchPublic, CaseAssignment, CaseCreate, CasePublic
 from intake.errors import IntakeError
-from intake.lifecycle import Actor
 from intake.service import IntakeService, Upload
 
 router = APIRouter(tags=["cases"])
@@ -25,14 +24,24 @@ def _service(request: Request) -> IntakeService:
 def create_case(body: CaseCreate, request: Request, principal: CaseWriter) -> CasePublic:
     view = _service(request).create_case(
         body.item_code, acceptance_date=body.acceptance_date, facts=body.facts,
-        created_by=principal.key_id,
-        actor=Actor(principal.key_id, principal.name, principal.role))
+        principal=principal)
     return CasePublic.of(view)
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic)
-def get_case(case_id: str, request: Request, _: CaseReader) -> CasePublic:
-    return CasePublic.of(_service(request).get_case(case_id))
+def get_case(case_id: str, request: Request, principal: CaseReader) -> CasePublic:
+    return CasePublic.of(_service(request).get_case(case_id, principal=principal))
+
+
+@router.post("/cases/{case_id}/assignment", response_model=CasePublic)
+def assign_case(case_id: str, body: CaseAssignment, request: Request,
+                principal: CaseWriter) -> CasePublic:
+    """Hand the case to another clerk of its center (admins) or route it to one reviewer
+    of its center (admins and the clerk handling it); `unroute` returns it to the whole
+    center's review queue."""
+    return CasePublic.of(_service(request).assign_case(
+        case_id, principal=principal, handler_key_id=body.handler_key_id,
+        reviewer_key_id=body.reviewer_key_id, unroute=body.unroute))
 
 
 @router.post("/cases/{case_id}/batches", status_code=status.HTTP_202_ACCEPTED,
@@ -40,7 +49,7 @@ def get_case(case_id: str, request: Request, _: CaseReader) -> CasePublic:
 async def upload_batch(
     case_id: str,
     request: Request,
-    _: CaseWriter,
+    principal: CaseWriter,
     files: Annotated[list[UploadFile], File(description="Scans: PDF, TIFF, JPEG or PNG")],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> BatchPublic:
@@ -52,35 +61,37 @@ async def upload_batch(
         # an arbitrarily large body in memory.
         data = await upload.read(limit + 1)
         uploads.append(Upload(upload.filename or "", data, upload.content_type))
-    progress = service.upload_batch(case_id, uploads, idempotency_key=idempotency_key)
+    progress = service.upload_batch(case_id, uploads, idempotency_key=idempotency_key,
+                                    principal=principal)
     return BatchPublic.of(progress)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchPublic)
-def batch_progress(batch_id: str, request: Request, _: CaseReader) -> BatchPublic:
-    return BatchPublic.of(_service(request).batch_progress(batch_id))
+def batch_progress(batch_id: str, request: Request, principal: CaseReader) -> BatchPublic:
+    return BatchPublic.of(_service(request).batch_progress(batch_id, principal=principal))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=BatchPublic)
-def cancel_batch(batch_id: str, request: Request, _: BatchCanceller) -> BatchPublic:
+def cancel_batch(batch_id: str, request: Request, principal: BatchCanceller) -> BatchPublic:
     """Admin only: unread pages fail with `batch.cancelled`; the batch completes with
     what it has."""
-    return BatchPublic.of(_service(request).cancel_batch(batch_id))
+    return BatchPublic.of(_service(request).cancel_batch(batch_id, principal=principal))
 
 
 @router.get("/cases/{case_id}/report")
-def case_report(case_id: str, request: Request, _: CaseReader) -> dict[str, Any]:
-    return _service(request).case_report(case_id)
+def case_report(case_id: str, request: Request, principal: CaseReader) -> dict[str, Any]:
+    return _service(request).case_report(case_id, principal=principal)
 
 
 @router.get("/cases/{case_id}/notification.pdf",
             responses={200: {"content": {"application/pdf": {}}}})
-def notification(case_id: str, request: Request, _: CaseReader) -> Response:
+def notification(case_id: str, request: Request, principal: CaseReader) -> Response:
     service = _service(request)
-    case = service.get_case(case_id)
-    if any(service.batch_progress(b).status != "completed" for b in case.batch_ids):
+    case = service.get_case(case_id, principal=principal)
+    if any(service.batch_progress(b, principal=principal).status != "completed"
+           for b in case.batch_ids):
         raise IntakeError("case.processing", action_zh="打印告知书",
                           action_en="print the notice")
-    pdf = service.notification_pdf(case_id)
+    pdf = service.notification_pdf(case_id, principal=principal)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notification-{case.number}.pdf"'})

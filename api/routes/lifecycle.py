@@ -46,7 +46,8 @@ def _simple(action: str, case_id: str, request: Request, principal: Principal,
             body: ActionBody | None) -> TransitionPublic:
     reason = body.reason if body else None
     return _answer(case_id, _lifecycle(request).transition(
-        case_id, action, _actor(principal), ActionRequest(reason=reason)))
+        case_id, action, _actor(principal), ActionRequest(reason=reason),
+        principal=principal))
 
 
 @router.post("/cases/{case_id}/accept", response_model=TransitionPublic)
@@ -57,7 +58,7 @@ def accept(case_id: str, request: Request, principal: CaseActor,
     outstanding = tuple(Outstanding(o.slot, o.due_on, o.commitment) for o in body.outstanding)
     return _answer(case_id, _lifecycle(request).transition(
         case_id, "accept", _actor(principal),
-        ActionRequest(reason=body.reason, outstanding=outstanding)))
+        ActionRequest(reason=body.reason, outstanding=outstanding), principal=principal))
 
 
 @router.post("/cases/{case_id}/return", response_model=TransitionPublic)
@@ -87,7 +88,7 @@ def decide(case_id: str, body: DecideBody, request: Request,
     """准予 / 不予许可 (approver; not whoever accepted or reviewed the case)."""
     return _answer(case_id, _lifecycle(request).transition(
         case_id, "decide", _actor(principal),
-        ActionRequest(reason=body.reason, decision=body.decision)))
+        ActionRequest(reason=body.reason, decision=body.decision), principal=principal))
 
 
 @router.post("/cases/{case_id}/close", response_model=TransitionPublic)
@@ -124,21 +125,24 @@ def extend(case_id: str, body: ExtendBody, request: Request,
     """Extend the limits once by at most 10 working days (art. 42), with the reason."""
     return _answer(case_id, _lifecycle(request).transition(
         case_id, "extend", _actor(principal), ActionRequest(reason=body.reason,
-                                                            days=body.days)))
+                                                            days=body.days),
+        principal=principal))
 
 
 @router.get("/cases/{case_id}/events", response_model=list[EventPublic])
-def events(case_id: str, request: Request, _: CaseReader) -> list[EventPublic]:
-    return [EventPublic.of(e) for e in _lifecycle(request).events(case_id)]
+def events(case_id: str, request: Request, principal: CaseReader) -> list[EventPublic]:
+    return [EventPublic.of(e) for e in _lifecycle(request).events(case_id,
+                                                                  principal=principal)]
 
 
 @router.get("/supervision", response_model=SupervisionPublic)
 def supervision(
-    request: Request, _: Supervisor,
+    request: Request, principal: Supervisor,
     as_of: Annotated[date | None, Query(description="YYYY-MM-DD; default: today in the "
                                                     "center's time zone")] = None,
     light: Annotated[Literal["green", "yellow", "red"] | None, Query()] = None,
 ) -> SupervisionPublic:
     """电子监察: open cases with their light, most urgent first, and counts by item and
     light."""
-    return SupervisionPublic.of(_lifecycle(request).supervision(as_of, light))
+    return SupervisionPublic.of(_lifecycle(request).supervision(as_of, light,
+                                                                principal=principal))

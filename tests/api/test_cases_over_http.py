@@ -29,8 +29,8 @@ def _pdf_text(data: bytes) -> str:
 def test_upload_batch_report_and_notification(live_api: LiveApi) -> None:
     form = text_pdf([APPLICATION_FORM])
     with live_api.client("clerk") as clerk:
-        case = clerk.post("/cases", json={"item_code": "individual-business-registration",
-                                          "acceptance_date": "2026-11-02"}).json()
+        case = clerk.post("/cases", json={"item_code": "individual-business-registration"}
+                          ).json()
         files = [
             ("files", ("form.pdf", form, "application/pdf")),
             ("files", ("form-again.pdf", form, "application/pdf")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,15 @@ from api.app import create_app
 from intake.runtime import Runtime
 from intake.settings import load_settings
 from storage.apikeys import create_api_key
+from storage.cases import CaseRepository
 from storage.s3 import S3ObjectStore
 from tests.api.conftest import LiveApi
+from tests.certificates.packets import ITEM
 from tests.helpers import serve_in_thread
 
 ACCESS, SECRET = "testing-access", "testing-secret"
+SYSTEM_PURPOSES = ["食品经营许可审查", "个体工商户登记核验"]
+CASE_REFS = ("SQ20261102-ABC", "SQ-TEST")
 
 
 def new_bucket() -> str:
@@ -77,9 +82,15 @@ def api_factory(deployment: dict[str, Any]) -> Iterator[ApiFactory]:
         with runtime.database.session() as session:
             for name in ("clerk", "reviewer", "admin", *scoped):
                 role = "system" if name.startswith("system") else name
-                row, keys[name] = create_api_key(session, role=role, name=f"test {name}",
-                                                 scopes=scoped.get(name))
+                row, keys[name] = create_api_key(
+                    session, role=role, name=f"test {name}", scopes=scoped.get(name),
+                    purposes=SYSTEM_PURPOSES if role == "system" else None)
                 key_ids[name] = row.id
+            # The cases the tests' system queries name in `case_ref`.
+            repo = CaseRepository(session)
+            for number in CASE_REFS:
+                repo.create_case(item_code=ITEM, acceptance_date=date.today(),
+                                 created_by=key_ids["clerk"]).number = number
         url, stop = serve_in_thread(create_app(runtime))
         started.append((stop, runtime))
         api = CertApi(url, keys, runtime)
