@@ -191,7 +191,7 @@ class IntakeService:
                 case.reviewer_key_id = detail["reviewer_key_id"] = None
             AuditLog(session).append(principal.actor, "case.assign", result="ok",
                                      target=case.id, case_ref=case.number, detail=detail)
-            return self._case_view(case)
+            return self._case_view(case, CaseRepository(session))
 
     def _case_view(self, case: Case, repo: CaseRepository | None = None) -> CaseView:
         life = (self.lifecycle.life(case, self.lifecycle.calendar(repo))
