@@ -24,6 +24,7 @@ from typing import Any, Final
 from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 
+from intake.access import OPERATOR, Principal, case_for
 from intake.fonts import cjk_font
 from intake.notification import chinese_part
 from intake.runtime import Runtime
@@ -288,24 +289,31 @@ class NoticeService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def of_case(self, case_id: str) -> list[dict[str, Any]]:
-        from intake.errors import IntakeError
-        from storage.cases import CaseRepository
+    def of_case(self, case_id: str, *, principal: Principal = OPERATOR
+                ) -> list[dict[str, Any]]:
+        """The case's notices, masked for the principal's role (intake.masking)."""
+        from intake.masking import Masker
 
+        masker = Masker(principal.role, self.runtime.catalog)
         with self.runtime.database.session() as session:
-            if CaseRepository(session).get_case(case_id) is None:
-                raise IntakeError("case.not_found", case_id=case_id)
-            return [_view(n) for n in NoticeRegistry(session).of_case(case_id)]
+            case_for(session, principal, case_id)
+            return [masker.deep(_view(n)) for n in NoticeRegistry(session).of_case(case_id)]
 
-    def pdf(self, notice_id: str) -> tuple[dict[str, Any], bytes]:
+    def pdf(self, notice_id: str, *, principal: Principal = OPERATOR
+            ) -> tuple[dict[str, Any], bytes]:
         """The notice and its bytes exactly as issued (checked against the stored SHA-256:
-        an object changed behind our back is an error, never served)."""
+        an object changed behind our back is an error, never served). The notice is the
+        applicant's paper, printed in full for whoever may open the case."""
         from intake.errors import IntakeError
 
         with self.runtime.database.session() as session:
             row = NoticeRegistry(session).get(notice_id)
             if row is None:
                 raise IntakeError("notice.not_found", notice_id=notice_id)
+            try:
+                case_for(session, principal, row.case_id)
+            except IntakeError:
+                raise IntakeError("notice.not_found", notice_id=notice_id) from None
             view = _view(row)
         data = self.runtime.objects.get(row.pdf_key)
         if hashlib.sha256(data).hexdigest() != view["sha256"]:

@@ -46,15 +46,16 @@ def _notices(request: Request) -> NoticeService:
 
 
 @router.get("/cases/{case_id}/notices", response_model=list[NoticePublic])
-def case_notices(case_id: str, request: Request, _: CaseReader) -> list[dict[str, Any]]:
+def case_notices(case_id: str, request: Request, principal: CaseReader
+                 ) -> list[dict[str, Any]]:
     """Every notice issued in the case, oldest first, with its content and SHA-256."""
-    return _notices(request).of_case(case_id)
+    return _notices(request).of_case(case_id, principal=principal)
 
 
 @router.get("/notices/{notice_id}.pdf", responses={200: {"content": {"application/pdf": {}}}})
-def notice_pdf(notice_id: str, request: Request, _: CaseReader) -> Response:
+def notice_pdf(notice_id: str, request: Request, principal: CaseReader) -> Response:
     """The notice's PDF, byte for byte as it was issued."""
-    view, data = _notices(request).pdf(notice_id)
+    view, data = _notices(request).pdf(notice_id, principal=principal)
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"',
         "ETag": f'"{view["sha256"]}"', "Cache-Control": "no-store"})
