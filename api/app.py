@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.routes import audit, cases, catalog, certificates, health, lifecycle, notices
+from api.web import pages
 from intake.certificates import CertificateService
 from intake.outbox import WebhookSender
 from intake.progress import ProgressService
@@ -49,4 +50,5 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.include_router(certificates.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
+    pages.install(app)  # the people's pages, outside /api/v1
     return app

@@ -26,6 +26,7 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 catalog_app = typer.Typer(no_args_is_help=True, help="Inspect and validate the item catalog.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+user_app = typer.Typer(no_args_is_help=True, help="People who sign in to the pages.")
 calendar_app = typer.Typer(no_args_is_help=True,
                            help="The working-day calendar (holidays, adjusted working days).")
 center_app = typer.Typer(no_args_is_help=True, help="Manage service centers.")
@@ -35,6 +36,7 @@ app.add_typer(center_app, name="center")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)
@@ -659,3 +661,43 @@ def audit_verify() -> None:
         err.print(f"[red]audit log tampered: {result.message}[/red]")
         raise typer.Exit(1)
     out.print(f"ok: {result.message}")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option(help="Sign-in name: a-z, 0-9, '.', '_', '-'")],
+    role: Annotated[str, typer.Option(help="clerk, reviewer, approver or admin")],
+    center: Annotated[str | None, typer.Option(
+        help="Service center code (default: the default center)")] = None,
+) -> None:
+    """Create a person's account; the password is read from standard input (never from
+    the command line, where other users of the machine could see it)."""
+    from intake.accounts import AccountError, Accounts
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    runtime = _runtime(_settings())
+    try:
+        user = Accounts(runtime).create_user(username, password, role, center)
+    except AccountError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    out.print(f"created user {user.username} ({role})")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="The account to disable")]
+                 ) -> None:
+    """Disable an account at once: its sessions end and it cannot sign in again."""
+    from intake.accounts import AccountError, Accounts
+
+    runtime = _runtime(_settings())
+    try:
+        Accounts(runtime).disable(username)
+    except AccountError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    out.print(f"disabled user {username}")

@@ -180,3 +180,11 @@ declare("certificate.expire_date_invalid", 422, "到期处理日期须在 {earli
         "The expiry date must lie between {earliest} and {latest}.")
 declare("rate.limited", 429, "请求过于频繁，请 {seconds} 秒后再试。",
         "Too many requests; retry in {seconds} s.")
+
+# -- people signing in to the pages ------------------------------------------------------
+declare("auth.sign_in_failed", 401, "用户名或密码不正确。", "Wrong user name or password.")
+declare("auth.locked", 429, "密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试。",
+        "Too many wrong passwords: the account is locked; try again in {minutes} minutes.")
+declare("auth.signed_out", 401, "请先登录。", "Please sign in.")
+declare("auth.csrf", 403, "页面已过期，请刷新后重试。",
+        "The page has expired (missing or wrong CSRF token); reload it and try again.")

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
+from sqlalchemy.orm import Session
+
 from intake.access import OPERATOR, Principal, case_for, guard, may_open
 from intake.calendar import CalendarCache
 from intake.errors import IntakeError
@@ -46,7 +48,7 @@ from rules.deadlines import (
 )
 from rules.workdays import Pause, WorkCalendar
 from storage.cases import CaseRepository
-from storage.models import Case, CaseEvent, Notice
+from storage.models import DEFAULT_CENTER_ID, Case, CaseEvent, Notice, ServiceCenter
 from storage.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -329,10 +331,13 @@ class Effects:
     query_code: str | None = None
 
 
-def _center(runtime: Runtime, case: Case) -> tuple[str, str]:
-    """The center that issues the case's notices: its code (numbering) and name."""
-    code = getattr(case, "center_code", None) or runtime.settings.service_center_code
-    return str(code), runtime.settings.service_center_name
+def _center(runtime: Runtime, session: Session, case: Case) -> tuple[str, str]:
+    """The center that issues the case's notices: its code (the notices' numbering) and its
+    name. The default center of a single-center installation is named by the settings."""
+    center = session.get(ServiceCenter, case.center_id)
+    if center is None or center.id == DEFAULT_CENTER_ID:
+        return runtime.settings.service_center_code, runtime.settings.service_center_name
+    return center.code, center.name
 
 
 def on_transition(runtime: Runtime, repo: CaseRepository, case: Case, event: CaseEvent,
@@ -342,7 +347,7 @@ def on_transition(runtime: Runtime, repo: CaseRepository, case: Case, event: Cas
     acceptance, the notice the transition issues (受理通知书, 容缺受理通知书, 一次性告知书,
     不予受理通知书), and the outbox event other systems receive."""
     now = runtime.clock.now()
-    center, center_name = _center(runtime, case)
+    center, center_name = _center(runtime, repo.session, case)
     query_code = None
     if event.action in ("accept", "accept_tolerant"):
         query_code = new_query_code()
