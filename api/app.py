@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
-from api.routes import audit, cases, catalog, certificates, health, lifecycle, notices
+from api.routes import (
+    audit,
+    cases,
+    catalog,
+    certificates,
+    health,
+    keys,
+    lifecycle,
+    notices,
+)
+from api.security import SecurityHeaders, install_docs, make_rate_limits
 from api.web import pages
 from intake.certificates import CertificateService
 from intake.outbox import WebhookSender
@@ -36,12 +46,16 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
             sender.stop()
         runner.shutdown()
 
+    # The documentation routes are added by `install_docs`, behind a key.
     app = FastAPI(title="docintake", version="0.1.0", lifespan=lifespan,
-                  description="Document intake and OCR verification for service centers.")
+                  description="Document intake and OCR verification for service centers.",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
     app.state.runtime = runtime
     app.state.service = IntakeService(runtime, runner)
     app.state.certificates = CertificateService(runtime)
     app.state.progress = ProgressService(runtime)
+    app.state.rate_limits = make_rate_limits(runtime)
     problems.install(app)
     app.include_router(cases.router, prefix=API_PREFIX)
     app.include_router(lifecycle.router, prefix=API_PREFIX)
@@ -49,6 +63,8 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.include_router(catalog.router, prefix=API_PREFIX)
     app.include_router(certificates.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
+    app.include_router(keys.router, prefix=API_PREFIX)
     app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
     pages.install(app)  # the people's pages, outside /api/v1
+    install_docs(app, runtime)
     return app

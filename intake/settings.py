@@ -102,6 +102,16 @@ class Settings(BaseSettings):
         default=3660, ge=0, le=36600,
         description="how far back an admin may date a case's acceptance (audited)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # access: rate limits per key (a client address gets 4 times as much; 0: no limit)
+    rate_limit_renders_per_minute: int = Field(
+        default=30, ge=0, description="notices and notifications rendered, per key")
+    rate_limit_certificates_per_minute: int = Field(
+        default=120, ge=0, description="certificate queries, reads and scans, per key")
+    rate_limit_progress_per_minute: int = Field(
+        default=20, ge=0, description="the applicant's progress query, per client address")
+    api_docs: bool | None = Field(
+        default=None, description="serve /docs, /redoc and /openapi.json (to keys only); "
+                                  "default: yes in development, no in production")
     # object store: the local directory (embedded default) or an S3 API (MinIO, S3)
     object_store: Literal["local", "s3"] = "local"
     s3_endpoint: str = Field(default="127.0.0.1:9000", description="host:port, no scheme")

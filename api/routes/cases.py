@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Header, Request, Response, UploadFile, stat
 
 from api.auth import CaseReader, CaseWriter, Principal, require
 from api.schemas import BatchPublic, CaseAssignment, CaseCreate, CasePublic
+from api.security import rate_limited
 from intake.errors import IntakeError
 from intake.service import IntakeService, Upload
 
@@ -84,7 +85,8 @@ def case_report(case_id: str, request: Request, principal: CaseReader) -> dict[s
 
 
 @router.get("/cases/{case_id}/notification.pdf",
-            responses={200: {"content": {"application/pdf": {}}}})
+            responses={200: {"content": {"application/pdf": {}}}},
+            dependencies=[rate_limited("render")])
 def notification(case_id: str, request: Request, principal: CaseReader) -> Response:
     service = _service(request)
     case = service.get_case(case_id, principal=principal)

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from api.auth import Admin, AnyRole, Principal, require
 from api.schemas_certificates import CertificatePublic, RevokeRequest, VerifyRequest
+from api.security import rate_limited
 from intake.certificates import CertificateService
 
 router = APIRouter(tags=["certificates"])
@@ -32,7 +33,8 @@ def _service(request: Request) -> CertificateService:
     return service
 
 
-@router.get("/certificates", response_model=list[CertificatePublic])
+@router.get("/certificates", response_model=list[CertificatePublic],
+            dependencies=[rate_limited("certificates")])
 def search(
     request: Request,
     principal: AnyRole,
@@ -52,7 +54,8 @@ def search(
     return [CertificatePublic.of(v) for v in views]
 
 
-@router.get("/certificates/{cert_id}", response_model=CertificatePublic)
+@router.get("/certificates/{cert_id}", response_model=CertificatePublic,
+            dependencies=[rate_limited("certificates")])
 def read(cert_id: str, request: Request, principal: AnyRole, purpose: Purpose = None,
          case_ref: CaseRef = None, as_of: date | None = None) -> CertificatePublic:
     return CertificatePublic.of(_service(request).read(
@@ -61,7 +64,8 @@ def read(cert_id: str, request: Request, principal: AnyRole, purpose: Purpose = 
 
 @router.get("/certificates/{cert_id}/file",
             responses={200: {"content": {"application/pdf": {}}},
-                       307: {"description": "redirect to a short-lived presigned URL"}})
+                       307: {"description": "redirect to a short-lived presigned URL"}},
+            dependencies=[rate_limited("certificates")])
 def scan(cert_id: str, request: Request, principal: AnyRole, purpose: Purpose = None,
          case_ref: CaseRef = None) -> Response:
     access = _service(request).scan(principal, cert_id, purpose=purpose,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from api.auth import CaseReader
+from api.security import address_rate_limited, rate_limited
 from intake.notices import NoticeService
 from intake.progress import ProgressService
 
@@ -52,7 +53,8 @@ def case_notices(case_id: str, request: Request, principal: CaseReader
     return _notices(request).of_case(case_id, principal=principal)
 
 
-@router.get("/notices/{notice_id}.pdf", responses={200: {"content": {"application/pdf": {}}}})
+@router.get("/notices/{notice_id}.pdf", responses={200: {"content": {"application/pdf": {}}}},
+            dependencies=[rate_limited("render")])
 def notice_pdf(notice_id: str, request: Request, principal: CaseReader) -> Response:
     """The notice's PDF, byte for byte as it was issued."""
     view, data = _notices(request).pdf(notice_id, principal=principal)
@@ -61,7 +63,8 @@ def notice_pdf(notice_id: str, request: Request, principal: CaseReader) -> Respo
         "ETag": f'"{view["sha256"]}"', "Cache-Control": "no-store"})
 
 
-@router.get("/progress", response_model=ProgressPublic)
+@router.get("/progress", response_model=ProgressPublic,
+            dependencies=[address_rate_limited("progress")])
 def progress(request: Request,
              number: Annotated[str, Query(min_length=1, max_length=40,
                                           description="the case number (办件编号)")],
