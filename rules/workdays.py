@@ -27,9 +27,11 @@ each listed day carries its `kind`:
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -128,6 +130,41 @@ class WorkCalendar:
             return self.working.get(day, not _weekend(day))
         return default_working(day)
 
+    def count_working(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when `end` <= `start`),
+        in constant time plus a binary search: supervision counts them for every open case
+        on every look, over spans of months for a case long overdue."""
+        if end <= start:
+            return 0
+        first, last = start.toordinal(), end.toordinal()
+        count = _weekdays_through(last) - _weekdays_through(first)
+        ordinals, running = self._exceptions
+        count += _running_at(ordinals, running, last) - _running_at(ordinals, running, first)
+        for year in range(start.year, end.year + 1):
+            if year in self.covered_years:
+                continue
+            for month, day_of_month in FIXED_STATUTORY_DATES:
+                day = date(year, month, day_of_month)
+                if start < day <= end and not _weekend(day):
+                    count -= 1
+        return count
+
+    @cached_property
+    def _exceptions(self) -> tuple[list[int], list[int]]:
+        """The loaded days whose status differs from the weekend rule, as sorted ordinals
+        with the running sum of the differences (+1 a working weekend day, -1 a weekday
+        off)."""
+        changes = sorted(
+            (day.toordinal(), (1 if working else 0) - (0 if _weekend(day) else 1))
+            for day, working in self.working.items() if day.year in self.covered_years)
+        ordinals, running, total = [], [], 0
+        for ordinal, change in changes:
+            if change:
+                total += change
+                ordinals.append(ordinal)
+                running.append(total)
+        return ordinals, running
+
     def add_working_days(self, start: date, count: int, *, pauses: Sequence[Pause] = (),
                          as_of: date | None = None) -> Reckoning:
         """The `count`th working day after `start` (the start day itself not counted),
@@ -149,22 +186,43 @@ class WorkCalendar:
         raise ValueError("limit not reached within twenty years")
 
 
+def _weekdays_through(ordinal: int) -> int:
+    """Mondays to Fridays from 0001-01-01 (ordinal 1, a Monday) through `ordinal`."""
+    weeks, rest = divmod(ordinal, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+def _running_at(ordinals: list[int], running: list[int], ordinal: int) -> int:
+    index = bisect_right(ordinals, ordinal)
+    return running[index - 1] if index else 0
+
+
 def working_days_between(calendar: WorkCalendar, start: date, end: date, *,
                          pauses: Sequence[Pause] = (), as_of: date | None = None
                          ) -> tuple[int, bool]:
     """Working days after `start` up to and including `end` (not paused), and whether any
     day looked at is in a year that is not loaded. 0 when `end` <= `start`."""
     bound = as_of or end
-    count, provisional = 0, calendar.provisional(start)
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        provisional = provisional or calendar.provisional(day)
-        if any(p.covers(day, bound) for p in pauses):
-            continue
-        if calendar.is_working(day):
-            count += 1
+    provisional = any(year not in calendar.covered_years
+                      for year in range(start.year, max(start, end).year + 1))
+    count = calendar.count_working(start, end)
+    for pause_start, pause_end in _merged(pauses, bound):
+        low, high = max(start, pause_start), min(end, pause_end)
+        count -= calendar.count_working(low, high)
     return count, provisional
+
+
+def _merged(pauses: Sequence[Pause], bound: date) -> list[tuple[date, date]]:
+    """Pauses as (start, end) spans, overlapping ones merged, so no day is taken off
+    twice."""
+    spans = sorted((p.start, p.end if p.end is not None else bound) for p in pauses)
+    merged: list[tuple[date, date]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def working_days_left(calendar: WorkCalendar, as_of: date, due: date, *,

@@ -231,3 +231,38 @@ def test_a_schedule_file_round_trips(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("year: [", encoding="utf-8")
     with pytest.raises(ScheduleError, match=r"broken\.yaml"):
         load_schedule_file(tmp_path / "broken.yaml")
+
+
+def _walked(calendar: WorkCalendar, start: date, end: date, pauses: list[Pause],
+            bound: date) -> int:
+    """The definition, one day at a time."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        if not any(p.covers(day, bound) for p in pauses) and calendar.is_working(day):
+            count += 1
+    return count
+
+
+def test_counting_agrees_with_walking_day_by_day() -> None:
+    import random
+
+    from rules.workdays import working_days_between
+
+    rng = random.Random(13)
+    calendar = WorkCalendar.of([s for s in package_schedules() if s.year >= 2024]
+                               + [_schedule_2026()])
+    for _ in range(400):
+        start = D(2023, 6, 1) + timedelta(rng.randrange(1400))  # into 2027, not loaded
+        end = start + timedelta(rng.randrange(-5, 400))
+        pauses = []
+        for _ in range(rng.randrange(3)):
+            pause_start = start + timedelta(rng.randrange(-10, 200))
+            pause_end = pause_start + timedelta(rng.randrange(0, 40))
+            pauses.append(Pause(pause_start, None if rng.random() < 0.2 else pause_end))
+        bound = end + timedelta(rng.randrange(0, 30))
+        count, provisional = working_days_between(calendar, start, end, pauses=pauses,
+                                                  as_of=bound)
+        assert count == _walked(calendar, start, end, pauses, bound), (start, end, pauses)
+        assert provisional == any(y > 2026 or y < 2024
+                                  for y in range(start.year, max(start, end).year + 1))
