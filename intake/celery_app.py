@@ -28,7 +28,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 
-from intake.broker import transport_for
+from intake.broker import PRIORITY_STEPS, queue_keys, transport_for
 from intake.celery_tasks import init_process, register_tasks
 from intake.queues import ASSESS, READ, SPLIT, Queues, worker_concurrency
 from intake.settings import Settings, load_settings
@@ -52,6 +52,8 @@ def make_celery(settings: Settings) -> Celery:
         # The restore sweep holds a Redis mutex; a node SIGKILLed while holding it would
         # block every redelivery for kombu's default 300 s. Let it lapse with the timeout.
         "unacked_mutex_expire": min(visibility, 300),
+        # One list per priority, popped in order (`intake.broker`).
+        "priority_steps": list(PRIORITY_STEPS),
     }
     app = Celery("docintake", broker=settings.broker_url, backend=settings.broker_url,
                  set_as_current=False)
@@ -89,7 +91,8 @@ def queue_depths(app: Celery, settings: Settings) -> dict[str, int]:
     queues = Queues.of(settings)
     with app.connection_for_read() as conn:
         client: Any = conn.default_channel.client
-        depths = {name: int(client.llen(name)) for name in (queues.batches, queues.pages)}
+        depths = {name: sum(int(client.llen(key)) for key in queue_keys(name))
+                  for name in (queues.batches, queues.pages)}
         depths["unacked"] = int(client.hlen("unacked"))
     return depths
 

@@ -29,6 +29,7 @@ from celery import Celery, Task
 from sqlalchemy.exc import IntegrityError
 
 from intake import metrics
+from intake.broker import page_priority
 from intake.pipeline import (
     STORE_UNAVAILABLE,
     TERMINAL_PAGE_STATES,
@@ -106,8 +107,9 @@ def register_tasks(app: Celery) -> None:
         if not page_ids:  # every page already read (a redelivery) or no readable file
             app.send_task(ASSESS, args=[batch_id])
             return 0
-        for page_id in page_ids:
-            app.send_task(READ, args=[page_id, batch_id])
+        for position, page_id in enumerate(page_ids):
+            # A batch's first pages before the tail of batches published earlier.
+            app.send_task(READ, args=[page_id, batch_id], priority=page_priority(position))
         log.info("batch split into %d pages to read", len(page_ids), extra=context)
         return len(page_ids)
 

@@ -23,6 +23,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from intake.broker import queue_keys
 from intake.runtime import Runtime
 from intake.settings import Settings, load_settings
 
@@ -149,7 +150,8 @@ class Cluster:
 
     def queues_drained(self) -> bool:
         r = self.redis()
-        waiting = sum(int(r.llen(f"{self.token}.{q}")) for q in ("batches", "pages"))
+        waiting = sum(int(r.llen(key)) for q in ("batches", "pages")
+                      for key in queue_keys(f"{self.token}.{q}"))
         # `unacked` is shared by every user of this Redis database: count only ours.
         taken = sum(self.token.encode() in value for value in r.hvals("unacked"))
         return waiting == 0 and taken == 0

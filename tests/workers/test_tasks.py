@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from intake import celery_tasks, metrics
+from intake.broker import queue_keys
 from intake.celery_app import make_celery
 from intake.pipeline import Pipeline, archive_key
 from intake.queues import ASSESS, READ, SPLIT, Queues
@@ -265,7 +266,7 @@ def _args(message: dict[str, Any]) -> list[Any]:
 def _waiting(r: redis.Redis, queue: str) -> list[Any]:
     import json
 
-    return [json.loads(m) for m in r.lrange(queue, 0, -1)]
+    return [json.loads(m) for key in queue_keys(queue) for m in r.lrange(key, 0, -1)]
 
 
 def test_split_fans_out_one_read_per_page_and_the_last_read_asks_for_assessment(
@@ -287,7 +288,7 @@ def test_split_fans_out_one_read_per_page_and_the_last_read_asks_for_assessment(
     page_ids = [_args(m)[0] for m in reads]
     assert [_args(m)[1] for m in reads] == [batch.id] * 3
     assert sorted(page_ids) == sorted(_page_ids(runtime, batch.id))
-    r.delete(queues.pages)
+    r.delete(*queue_keys(queues.pages))
 
     for n, page_id in enumerate(page_ids, start=1):
         assert app.tasks[READ].apply(args=[page_id, batch.id]).get() == "done"
@@ -362,3 +363,35 @@ def test_an_archive_that_cannot_be_stored_is_retried_by_the_task(
     assert metrics.TASK_RETRIES.labels("assess")._value.get() == retries + 2
     assert runtime.objects.exists(archive_key(batch.id))
     assert service.batch_progress(batch.id).status == "completed"
+
+
+def test_a_later_batch_is_not_queued_behind_an_earlier_batch_s_tail(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    from kombu import Queue
+
+    runtime, runner, _ = celery_runtime
+    service = IntakeService(runtime, runner)
+    big = service.upload_batch(service.create_case("company-establishment").id,
+                               [Upload("big.pdf", _pdf(20, "申请书"))]).id
+    small = service.upload_batch(service.create_case("company-establishment").id,
+                                 [Upload("small.pdf", _pdf(2, "承诺书"))]).id
+    app = runner.app
+    assert app.tasks[SPLIT].apply(args=[big]).get() == 20
+    assert app.tasks[SPLIT].apply(args=[small]).get() == 2
+    order: list[str] = []
+    given_back = None
+    with app.connection_for_read() as conn:
+        pages = Queue(Queues.of(runtime.settings).pages)(conn.default_channel)
+        while (message := pages.get(no_ack=False)) is not None:
+            if len(order) == 5 and given_back is None:
+                # The worker reading this page died: it is given back, and read next.
+                given_back = message.payload
+                message.reject(requeue=True)
+                continue
+            if len(order) == 5:
+                assert message.payload == given_back
+            message.ack()
+            order.append("big" if message.payload[0][1] == big else "small")
+    # First come, first served would read the 20 pages of the big batch first.
+    assert order == ["big", "big", "small", "small"] + ["big"] * 18
