@@ -70,6 +70,8 @@ CORPUS: dict[str, Hostile] = {
                                           pages=["text"]),
     "png-144-megapixels": Hostile(lambda: hostile.png_pixel_bomb(12_000, 12_000),
                                   pages=["page.too_many_pixels"], name="scan.png"),
+    "png-36-megapixels-colour-decoded-reduced": Hostile(
+        lambda: hostile.png_pixel_bomb(6_000, 6_000), pages=["raster"], name="scan.png"),
     # Beyond ~180 megapixels Pillow itself refuses to open the file: the only page of
     # the file is refused, before anything is decoded.
     "tiff-400-megapixels": Hostile(lambda: hostile.tiff_pixel_bomb(20_000, 20_000),

@@ -439,3 +439,13 @@ def test_pdf_sources_share_the_helper_and_a_failed_open_loses_no_other_file():
     assert isinstance(second.read_page(0), RasterPage)
     first.close()
     second.close()
+
+
+def test_a_phone_photo_keeps_its_full_resolution():
+    # 4000 x 3000 colour, as a phone takes an ID card: within every budget, not reduced.
+    photo = np.full((3000, 4000, 3), 200, dtype=np.uint8)
+    photo[1000:2000, 1000:3000] = (30, 60, 90)
+    page = _read_all(encode(photo, "JPEG", quality=80), "card.jpg")[0]
+    assert isinstance(page, RasterPage) and page.image.shape == (3000, 4000, 3)
+    png = _read_all(encode(photo, "PNG"), "card.png")[0]
+    assert isinstance(png, RasterPage) and png.image.shape == (3000, 4000, 3)
