@@ -17,6 +17,7 @@ from api.routes import (
     keys,
     lifecycle,
     notices,
+    stacks,
 )
 from api.security import SecurityHeaders, install_docs, make_rate_limits
 from api.web import pages
@@ -26,6 +27,7 @@ from intake.progress import ProgressService
 from intake.runners import TaskRunner, make_runner, resume_unfinished
 from intake.runtime import Runtime
 from intake.service import IntakeService
+from intake.stack_service import StackService
 
 API_PREFIX = "/api/v1"
 
@@ -56,6 +58,7 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.state.certificates = CertificateService(runtime)
     app.state.progress = ProgressService(runtime)
     app.state.rate_limits = make_rate_limits(runtime)
+    app.state.stacks = StackService(runtime, runner)
     problems.install(app)
     app.include_router(cases.router, prefix=API_PREFIX)
     app.include_router(lifecycle.router, prefix=API_PREFIX)
@@ -64,6 +67,7 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.include_router(certificates.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(keys.router, prefix=API_PREFIX)
+    app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
     pages.install(app)  # the people's pages, outside /api/v1
     install_docs(app, runtime)

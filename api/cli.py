@@ -257,6 +257,8 @@ def follow(
     class _NoRunner:
         def submit_batch(self, batch_id: str) -> None: ...
 
+        def submit_stack(self, stack_id: str) -> None: ...
+
         def shutdown(self) -> None: ...
 
     runtime = _runtime(_settings())
@@ -269,6 +271,40 @@ def follow(
         runtime.close()
     out.print(f"{progress.status}: {progress.pages_read} of {progress.pages_total} pages read, "
               f"{progress.pages_failed} failed")
+
+
+# watch -----------------------------------------------------------------------------------
+@app.command()
+def watch(
+    directory: Annotated[Path, typer.Argument(help="The scanner's output folder",
+                                              file_okay=False, exists=True)],
+    api: Annotated[str, typer.Option(help="docintake server, e.g. https://intake.example")],
+    key_file: Annotated[Path, typer.Option(help="File holding a clerk's API key",
+                                           dir_okay=False, exists=True)],
+    poll: Annotated[bool, typer.Option(help="Poll instead of inotify (network shares)")] = False,
+    stable_seconds: Annotated[float, typer.Option(
+        min=0.0, help="Upload a file once its size and time have not changed this long")] = 3.0,
+) -> None:
+    """Upload every scanned stack written to DIRECTORY to the server, then move it to
+    DIRECTORY/done/ (or DIRECTORY/failed/ with a note saying why). Safe to stop and
+    restart at any time: nothing is uploaded twice, nothing is lost."""
+    import logging
+
+    from api.watch import HotFolder, StackUploader, read_key_file
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        key = read_key_file(key_file)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    uploader = StackUploader(api, key)
+    folder = HotFolder(directory, uploader, stable_seconds=stable_seconds)
+    err.print(f"watching {directory} -> {uploader.base_url}/stacks")
+    try:
+        folder.watch(poll=poll)
+    finally:
+        uploader.close()
 
 
 # ocr / check -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from celery.signals import setup_logging, worker_process_init, worker_process_sh
 
 from intake.broker import PRIORITY_STEPS, queue_keys, transport_for
 from intake.celery_tasks import init_process, register_tasks
-from intake.queues import ASSESS, READ, SPLIT, Queues, worker_concurrency
+from intake.queues import ASSESS, READ, SPLIT, STACK, Queues, worker_concurrency
 from intake.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_proc_alive_timeout=PROCESS_READY_TIMEOUT,
         task_default_queue=queues.batches,
         task_routes={READ: {"queue": queues.pages}, SPLIT: {"queue": queues.batches},
-                     ASSESS: {"queue": queues.batches}},
+                     ASSESS: {"queue": queues.batches}, STACK: {"queue": queues.batches}},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         timezone="UTC",

@@ -3,6 +3,7 @@
     split_batch(batch_id)          -> read_page(page_id, batch_id) for every unread page
     read_page(page_id, batch_id)   -> assess_batch(batch_id) once no page of the batch is left
     assess_batch(batch_id)         -> batch completed
+    split_stack(stack_id)          -> split_batch(batch_id) for each case the stack fed
 
 Every task can run twice, or twice at once, without changing the outcome: pages are created
 once (unique per file and index), a page's result is written once (the first writer wins),
@@ -37,9 +38,17 @@ from intake.pipeline import (
     Pipeline,
     backoff,
 )
-from intake.queues import ASSESS, READ, SPLIT, ocr_threads_per_process, worker_concurrency
+from intake.queues import (
+    ASSESS,
+    READ,
+    SPLIT,
+    STACK,
+    ocr_threads_per_process,
+    worker_concurrency,
+)
 from intake.runtime import Runtime
 from intake.settings import Settings
+from intake.stacks import StackPipeline
 from storage.cases import CaseRepository
 
 log = logging.getLogger(__name__)
@@ -149,6 +158,24 @@ def register_tasks(app: Celery) -> None:
             log.exception("assessment failed", extra=context)
             _fail_batch(pipeline.runtime, batch_id)
             return False
+
+
+    @app.task(name=STACK, **options)
+    def split_stack(self: Task, stack_id: str) -> int:
+        """A scanned stack, start to end (`intake.stacks`): its pages are only scanned for
+        cover sheets here, which is cheap next to OCR, so one task does the whole stack
+        and sends each case's batch on to `split_batch`."""
+        context = {"stack_id": stack_id, "stage": "stack"}
+        runtime = _pipeline(app).runtime
+        stacks = StackPipeline(runtime, lambda batch_id: app.send_task(SPLIT, args=[batch_id]))
+        try:
+            stacks.run(stack_id)
+        except LookupError:
+            log.warning("stack not found; nothing to do", extra=context)
+            return 0
+        except RETRYABLE as exc:
+            raise _retry(self, exc, "stack", context) from exc
+        return 1
 
 
 def _all_pages_finished(runtime: Runtime, batch_id: str) -> bool:

@@ -188,3 +188,38 @@ declare("auth.locked", 429, "密码错误次数过多，账号已锁定，请 {m
 declare("auth.signed_out", 401, "请先登录。", "Please sign in.")
 declare("auth.csrf", 403, "页面已过期，请刷新后重试。",
         "The page has expired (missing or wrong CSRF token); reload it and try again.")
+# -- scanner stations: stacks, cover sheets, the inbox ------------------------------------
+declare("stack.empty", 422, "没有上传任何文件。", "No files in the upload.")
+declare("stack.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
+        "At most {limit} files per stack; upload the rest as another stack.")
+declare("stack.not_found", 404, "扫描批次 {stack_id} 不存在。", "Stack {stack_id} not found.")
+declare("case.closed", 409, "案件 {case_number} 已办结，不能再添加材料。",
+        "Case {case_number} is closed; no materials can be added to it.")
+declare("inbox.page_not_found", 404, "待归档页 {page_id} 不存在。",
+        "No page {page_id} in the inbox.")
+declare("inbox.page_not_held", 409, "该页已归入案件 {case_number}，不在待归档箱中。",
+        "This page already belongs to case {case_number}; it is not in the inbox.")
+# Why a page of a stack waits in the inbox (stored with the page, shown to the clerk).
+declare("stack.no_cover_sheet", 422,
+        "本页之前没有案件封面页，无法确定所属案件，请人工归档。",
+        "No cover sheet precedes this page, so its case is unknown; attach it by hand.")
+declare("cover.forged", 422,
+        "第 {cover_page} 页的封面页校验失败（二维码被改动或并非本系统打印），"
+        "其后各页未归入任何案件，请核实后人工归档。",
+        "The cover sheet on page {cover_page} failed its check (its QR code was altered or "
+        "not printed by this system); the pages behind it were not attached to any case. "
+        "Check them and attach them by hand.")
+declare("cover.unknown_case", 422,
+        "第 {cover_page} 页封面页上的案件 {case_number} 不存在，其后各页请人工归档。",
+        "The cover sheet on page {cover_page} names case {case_number}, which does not "
+        "exist; attach the pages behind it by hand.")
+declare("cover.case_closed", 422,
+        "第 {cover_page} 页封面页所属案件 {case_number} 已办结，其后各页未归档，请人工处理。",
+        "The cover sheet on page {cover_page} is for case {case_number}, which is closed; "
+        "the pages behind it were not attached.")
+declare("cover.unreadable", 422,
+        "第 {cover_page} 页疑似封面页，但二维码无法识别（破损或遮挡），其后各页未自动归档。"
+        "请人工归档，或重新打印封面页后重新扫描。",
+        "Page {cover_page} looks like a cover sheet but its QR code cannot be read (damaged "
+        "or covered); the pages behind it were not attached automatically. Attach them by "
+        "hand, or print a new cover sheet and scan again.")

@@ -13,6 +13,7 @@ from intake.settings import Settings
 SPLIT = "docintake.split_batch"
 READ = "docintake.read_page"
 ASSESS = "docintake.assess_batch"
+STACK = "docintake.split_stack"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from intake.pipeline import Pipeline
 from intake.runtime import Runtime
+from intake.stacks import StackPipeline
 from storage.models import Batch, Page
+from storage.stacks import StackRepository
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -27,18 +29,29 @@ class TaskRunner(Protocol):
     def submit_batch(self, batch_id: str) -> None:
         """Arrange for the batch to be processed; must be safe to call twice."""
 
+    def submit_stack(self, stack_id: str) -> None:
+        """Arrange for a scanned stack to be split by its cover sheets (`intake.stacks`);
+        must be safe to call twice."""
+
     def shutdown(self) -> None: ...
 
 
 class InlineRunner:
     def __init__(self, runtime: Runtime) -> None:
         self.pipeline = Pipeline(runtime)
+        self.stacks = StackPipeline(runtime, self.submit_batch)
 
     def submit_batch(self, batch_id: str) -> None:
         self.pipeline.run_batch(batch_id)
 
+    def submit_stack(self, stack_id: str) -> None:
+        self.stacks.run(stack_id)
+
     def shutdown(self) -> None:
         pass
+
+
+_STACK = "stack:"
 
 
 class ThreadRunner:
@@ -46,7 +59,9 @@ class ThreadRunner:
     would only make both slower) that reads the pages of every waiting batch in turn:
     one unit of work per batch — its split, one page, or its last page and assessment —
     then the next batch. A batch of 500 heavy pages delays another clerk's batch by one
-    page (at most a page's budget, `ocr.limits`), not by 500.
+    page (at most a page's budget, `ocr.limits`), not by 500. A scanned stack is one unit:
+    its pages are only searched for cover sheets (tens of milliseconds each), and the
+    batches it feeds then take their turns like any other.
 
     `shutdown` waits at most `shutdown_timeout` seconds for the unit in flight; a page
     still being read then is abandoned with the process and read again at the next start
@@ -55,9 +70,10 @@ class ThreadRunner:
     def __init__(self, runtime: Runtime, *, start: bool = True,
                  shutdown_timeout: float = 10.0) -> None:
         self.pipeline = Pipeline(runtime)
+        self.stacks = StackPipeline(runtime, self.submit_batch)
         self.shutdown_timeout = shutdown_timeout
         self._lock = threading.Condition()
-        self._turns: deque[str] = deque()  # batches waiting for their next turn
+        self._turns: deque[str] = deque()  # batches (and `stack:<id>`) waiting their turn
         self._pages: dict[str, deque[str] | None] = {}  # to read; None: not split yet
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="docintake-batch",
@@ -72,6 +88,9 @@ class ThreadRunner:
             self._pages[batch_id] = None
             self._turns.append(batch_id)
             self._lock.notify_all()
+
+    def submit_stack(self, stack_id: str) -> None:
+        self.submit_batch(f"{_STACK}{stack_id}")
 
     def step(self) -> bool:
         """Give the next waiting batch its turn; False when no batch is waiting."""
@@ -96,6 +115,11 @@ class ThreadRunner:
         return True
 
     def _turn(self, batch_id: str, pages: deque[str] | None) -> bool:
+        if batch_id.startswith(_STACK):
+            stack_id = batch_id.removeprefix(_STACK)
+            self.pipeline.retrying(lambda: self.stacks.run(stack_id), what="stack",
+                                   context={"stack_id": stack_id})
+            return True
         pipeline, context = self.pipeline, {"batch_id": batch_id}
         if pages is None:
             pages = deque(pipeline.retrying(lambda: pipeline.split(batch_id), what="split",
@@ -171,6 +195,17 @@ class CeleryRunner:
             log.exception("broker unreachable; the batch is stored and will be resubmitted",
                           extra={"batch_id": batch_id})
 
+    def submit_stack(self, stack_id: str) -> None:
+        from intake.queues import STACK
+
+        try:
+            self.app.send_task(STACK, args=[stack_id], retry=True,
+                               retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                             "interval_step": 0.5, "interval_max": 1})
+        except Exception:
+            log.exception("broker unreachable; the stack is stored and will be resubmitted",
+                          extra={"stack_id": stack_id})
+
     def ping(self) -> None:
         """Raise unless the broker answers (for readiness probes)."""
         with self.app.connection_for_write() as conn:
@@ -219,6 +254,11 @@ def resume_unfinished(runtime: Runtime, runner: TaskRunner, *,
                          .correlate(Batch).scalar_subquery())
             query = query.where(func.coalesce(last_move, Batch.created_at) < cutoff)
         ids = list(session.scalars(query.order_by(Batch.created_at)))
+        stacks = StackRepository(session).unfinished_stacks(
+            stalled_before=None if stalled_after is None
+            else datetime.now(UTC) - timedelta(seconds=stalled_after))
     for batch_id in ids:
         runner.submit_batch(batch_id)
+    for stack_id in stacks:  # their stored files are never dropped either
+        runner.submit_stack(stack_id)
     return ids

@@ -9,29 +9,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from intake.access import OPERATOR, Principal, case_for, center_of_new_case
-from intake.errors import IntakeError, message
+from intake.errors import IntakeError
 from intake.lifecycle import Actor, CaseLife, Lifecycle
 from intake.masking import Masker
 from intake.notification import render_notification
 from intake.pipeline import assess_stored_case
 from intake.runners import TaskRunner
 from intake.runtime import Runtime
+from intake.uploads import Upload, store_batch
 from rules.catalog import UnknownItemError
 from storage.cases import CaseRepository
 from storage.models import Batch, Case
-from storage.objects import original_key, sha256_hex
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    data: bytes
-    content_type: str | None = None
+__all__ = ["BatchProgress", "CaseView", "FileView", "IntakeService", "Upload"]
 
 
 @dataclass(frozen=True)
@@ -219,61 +212,15 @@ class IntakeService:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = case_for(session, principal, case_id, change=True)
-            if idempotency_key:
-                earlier = repo.find_batch_by_key(case.id, idempotency_key)
-                if earlier is not None:
-                    return self._masked(self._progress(repo, earlier), principal)
-            try:
-                batch = repo.create_batch(case, idempotency_key, principal.key_id)
-            except IntegrityError:
-                # The same key in flight in another request (a client retrying before the
-                # first attempt answered): that one's batch is the batch.
-                session.rollback()
-                earlier = repo.find_batch_by_key(case_id, idempotency_key or "")
-                if earlier is None:
-                    raise
-                return self._masked(self._progress(repo, earlier), principal)
-            seen: set[str] = set()
-            for position, upload in enumerate(uploads, start=1):
-                self._accept(repo, batch, position, upload, seen)
-            # A returned case's supplement has arrived: received again, the notice clock
-            # restarts today (art. 32), and its assessment will precheck it.
-            self.lifecycle.record_resubmission(repo, case, batch.id)
+            batch, created = store_batch(self.runtime, repo, case.id, uploads, idempotency_key,
+                                         uploaded_by=principal.key_id,
+                                         lifecycle=self.lifecycle)
+            if not created:
+                return self._masked(self._progress(repo, batch), principal)
             batch_id = batch.id
         log.info("batch received", extra={"case_id": case_id, "batch_id": batch_id})
         self.runner.submit_batch(batch_id)
         return self.batch_progress(batch_id, principal=principal)
-
-    def _accept(self, repo: CaseRepository, batch: Batch, position: int, upload: Upload,
-                seen: set[str]) -> None:
-        name = upload.filename or f"file-{position}"
-        limit = self.runtime.settings.max_upload_bytes
-        if not upload.data:
-            repo.add_batch_entry(batch, position=position, filename=name, outcome="rejected",
-                                 error_code="file.empty", error_message=message("file.empty"))
-            return
-        if len(upload.data) > limit:
-            repo.add_batch_entry(
-                batch, position=position, filename=name, outcome="rejected",
-                error_code="file.too_large",
-                error_message=message("file.too_large",
-                                      size_mb=f"{len(upload.data) / (1024 * 1024):.1f}",
-                                      limit_mb=limit // (1024 * 1024)))
-            return
-        digest = sha256_hex(upload.data)
-        existing = repo.find_file(batch.case_id, digest)
-        if existing is not None or digest in seen:
-            repo.add_batch_entry(batch, position=position, filename=name, outcome="duplicate",
-                                 sha256=digest, file_id=existing.id if existing else None)
-            return
-        key = original_key(digest)
-        self.runtime.objects.put(key, upload.data)  # durable before the row says it exists
-        row = repo.add_file(batch, sha256=digest, filename=name,
-                            content_type=upload.content_type, size=len(upload.data),
-                            object_key=key)
-        seen.add(digest)
-        repo.add_batch_entry(batch, position=position, filename=name, outcome="accepted",
-                             sha256=digest, file_id=row.id)
 
     def batch_progress(self, batch_id: str, *, principal: Principal = OPERATOR
                        ) -> BatchProgress:

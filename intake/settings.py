@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ocr.engine import EngineOptions
 
 _DEFAULT_SECRETS = frozenset({"minioadmin", "changeme", ""})
+DEVELOPMENT_COVER_SHEET_SECRET = "docintake-development-cover-sheets"
 
 
 class SettingsError(Exception):
@@ -125,6 +126,12 @@ class Settings(BaseSettings):
         default=True, description="certificate scans on S3: redirect to a presigned URL "
                                   "instead of streaming through the API")
     s3_presign_seconds: int = Field(default=60, ge=1, le=3600)
+    # scanner stations: the key of the MAC in cover sheets' QR codes (intake.coversheet);
+    # changing it voids every sheet printed before
+    cover_sheet_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_COVER_SHEET_SECRET),
+        description="HMAC key of the cover sheets' QR codes; production refuses the "
+                    "development default and keys shorter than 16 characters")
     # certificate store
     auto_verify_types: tuple[str, ...] = Field(
         default=("id_card", "business_license"),
@@ -199,6 +206,12 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.audit_signing_key is None:
             raise ValueError("production requires DOCINTAKE_AUDIT_SIGNING_KEY (the audit "
                              "checkpoints' signing key, kept outside the database)")
+        if self.environment == "production" and (
+                self.cover_sheet_secret.get_secret_value() in _DEFAULT_SECRETS
+                | {DEVELOPMENT_COVER_SHEET_SECRET}
+                or len(self.cover_sheet_secret.get_secret_value()) < 16):
+            raise ValueError("production refuses the development DOCINTAKE_COVER_SHEET_SECRET "
+                             "(and keys under 16 characters); set a random one")
         return self
 
     @property

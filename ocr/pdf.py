@@ -85,8 +85,9 @@ class PdfDocument:
             self._pike = None
         self._doc.close()
 
-    def read_page(self, index: int) -> RasterPage | OcrPage:
-        """Page `index` (0-based). Raises `SourceError` (``page.*``) for this page."""
+    def read_page(self, index: int, *, raster: bool = False) -> RasterPage | OcrPage:
+        """Page `index` (0-based); with `raster`, rendered even where a text layer would
+        do. Raises `SourceError` (``page.*``) for this page."""
         number = index + 1
         self._check_content(index, number)
         try:
@@ -95,7 +96,7 @@ class PdfDocument:
             raise SourceError.of("page.render_failed", page=number) from exc
         try:
             self._check_images(page, number)
-            if page.get_rotation() == 0 and self._few_chars(page):
+            if not raster and page.get_rotation() == 0 and self._few_chars(page):
                 # pdfplumber does not map /Rotate'd pages consistently; those are OCR'd.
                 text_page = self._text_layer(index)
                 if text_page is not None:

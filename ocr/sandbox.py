@@ -190,8 +190,9 @@ class PdfSandbox:
         self.document = token
         return int(header["pages"])
 
-    def read_page(self, index: int) -> RasterPage | OcrPage:
-        header, payload = self.request({"op": "page", "index": index}, page=index + 1)
+    def read_page(self, index: int, *, raster: bool = False) -> RasterPage | OcrPage:
+        header, payload = self.request({"op": "page", "index": index, "raster": raster},
+                                       page=index + 1)
         if "ocr" in header:
             return OcrPage.from_dict(header["ocr"])
         shape = tuple(header["shape"])
@@ -276,7 +277,8 @@ def _serve() -> None:
             elif op == "page":
                 if document is None:
                     raise SourceError.of("page.render_failed", page=page)
-                result = document.read_page(message["index"])
+                result = document.read_page(message["index"],
+                                            raster=bool(message.get("raster")))
                 if isinstance(result, OcrPage):
                     _write(answers, {"ocr": result.to_dict()})
                 else:

@@ -63,6 +63,13 @@ class Source(ABC):
     def read_page(self, index: int) -> RasterPage | OcrPage:
         """Page `index` (0-based). Raises `SourceError` for a page-level failure."""
 
+    def render_page(self, index: int) -> RasterPage:
+        """Page `index` (0-based) as pixels, even where `read_page` would use a text layer:
+        for what only the picture shows (a cover sheet's QR code)."""
+        page = self.read_page(index)
+        assert isinstance(page, RasterPage), "only PDF pages have a text layer"
+        return page
+
     @abstractmethod
     def close(self) -> None:
         """Release what the source holds; reading pages afterwards is an error."""
@@ -274,6 +281,14 @@ class PdfSource(Source):
             self._path = None
 
     def read_page(self, index: int) -> RasterPage | OcrPage:
+        return self._page(index, raster=False)
+
+    def render_page(self, index: int) -> RasterPage:
+        page = self._page(index, raster=True)
+        assert isinstance(page, RasterPage)
+        return page
+
+    def _page(self, index: int, *, raster: bool) -> RasterPage | OcrPage:
         self._check_index(index)
         number = index + 1
         if self._over_budget >= self._limits.too_complex_pages_per_file:
@@ -281,11 +296,11 @@ class PdfSource(Source):
             raise SourceError.of("page.too_complex", page=number)
         try:
             if self._local is not None:
-                return self._local.read_page(index)
+                return self._local.read_page(index, raster=raster)
             assert self._sandbox is not None and self._path is not None
             if self._sandbox.document != self._token:  # another file, or a new helper
                 self._sandbox.open(self._token, self._path, self.name, self._dpi)
-            return self._sandbox.read_page(index)
+            return self._sandbox.read_page(index, raster=raster)
         except SourceError as exc:
             if exc.code in ("page.too_complex", "page.content_too_large"):
                 self._over_budget += 1

@@ -420,3 +420,77 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+
+class Stack(Base):
+    """A scanner station's upload: scans of several cases one after another, split by the
+    cover sheets found in it (`intake.stacks`)."""
+
+    __tablename__ = "stacks"
+    # A retried upload finds its stack by the uploader's key, never by another uploader's.
+    __table_args__ = (UniqueConstraint("created_by", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # received/processing/completed
+    # The uploader's center: its cover sheets may feed only that center's cases, and only
+    # its keys see the stack and its inbox pages.
+    center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    files: Mapped[list[StackFile]] = relationship(order_by="StackFile.position")
+
+
+class StackFile(Base):
+    """One file of a stack as it arrived: accepted (stored by SHA-256), a duplicate of an
+    earlier file of the same stack, or rejected before storage."""
+
+    __tablename__ = "stack_files"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(20))  # accepted/duplicate/rejected
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    object_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    format: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    page_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # stored/split/failed
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class StackPage(Base):
+    """One page of a stack and where it went. `kind` is what the scan found (a cover
+    sheet, a blank page, any other page); `state` is pending until the page is scanned,
+    then `cover` (a cover sheet: never a material), `attached` (a page of `case_id`, in
+    `batch_id`) or `held` (in the inbox, `reason_code` saying why, until a clerk attaches
+    it)."""
+
+    __tablename__ = "stack_pages"
+    __table_args__ = (UniqueConstraint("file_id", "index_in_file"),
+                      Index("ix_stack_pages_state", "state"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stack_id: Mapped[str] = mapped_column(ForeignKey("stacks.id"), index=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("stack_files.id"))
+    index_in_file: Mapped[int] = mapped_column(Integer)  # 1-based
+    sequence: Mapped[int] = mapped_column(Integer)  # order within the stack, 1-based
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)  # cover/blank/page
+    state: Mapped[str] = mapped_column(String(20))  # pending/scanned/cover/attached/held
+    cover_text: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    segment: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), nullable=True,
+                                                index=True)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    file: Mapped[StackFile] = relationship()

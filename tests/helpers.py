@@ -70,16 +70,19 @@ class RecordingRunner:
     def submit_batch(self, batch_id: str) -> None:
         self.submitted.append(batch_id)
 
+    def submit_stack(self, stack_id: str) -> None:
+        self.submitted.append(f"stack:{stack_id}")
+
     def shutdown(self) -> None:
         pass
 
 
-def serve_in_thread(app: Any) -> tuple[str, Callable[[], None]]:
-    """Run an ASGI app on a real socket in a background thread; return its base URL and a
-    function that stops it (waiting for the lifespan shutdown)."""
+def serve_in_thread(app: Any, port: int | None = None) -> tuple[str, Callable[[], None]]:
+    """Run an ASGI app on a real socket (on `port`, or a free one) in a background thread;
+    return its base URL and a function that stops it (waiting for the lifespan shutdown)."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -208,3 +208,39 @@ def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, floa
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def photocopy(image: np.ndarray, *, seed: int = 0, skew_degrees: float = 4.0,
+              turn: int = 0, generations: int = 1, scale: float = 1.0) -> np.ndarray:
+    """A printed sheet photocopied `generations` times and scanned back: each copy sits a
+    little crooked and out of square on the glass (rotation up to `skew_degrees`, corners
+    pulled a few millimetres), loses contrast (grey toner background, washed-out black),
+    blurs, and picks up toner speckle and dropouts; the scan is then resampled by `scale`,
+    turned `turn` degrees counter-clockwise (fed the wrong way) and JPEG-compressed."""
+    rng = np.random.default_rng(seed)
+    page = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    for _ in range(generations):
+        h, w = page.shape
+        pull = 0.012 * min(h, w)
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = src + rng.uniform(-pull, pull, src.shape).astype(np.float32)
+        angle = rng.uniform(-skew_degrees, skew_degrees)
+        rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        dst = cv2.transform(dst[None], rot)[0].astype(np.float32)
+        warp = cv2.getPerspectiveTransform(src, dst)
+        page = cv2.warpPerspective(page, warp, (w, h), flags=cv2.INTER_LINEAR,
+                                   borderValue=235)
+        out = page.astype(np.float32)
+        out = 70 + out * (170 / 255)  # washed-out black, grey paper
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.8, 1.4))
+        out += rng.normal(0, 7, out.shape).astype(np.float32)
+        speckle = rng.random(out.shape)
+        out[speckle < 0.002] = 40  # toner specks
+        out[speckle > 0.998] = 250  # dropouts
+        page = np.clip(out, 0, 255).astype(np.uint8)
+    if scale != 1.0:
+        page = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    page = rotate_ccw(page, turn)
+    ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    assert ok
+    return cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)

@@ -1,0 +1,67 @@
+"""Scanner stations: cover sheets, scanned stacks split by case, and the inbox of pages no
+cover sheet could place."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
+
+from api.auth import CaseWriter
+from api.schemas_stacks import AttachRequest, InboxPublic, StackPagePublic, StackPublic
+from intake.stack_service import StackService
+from intake.uploads import Upload
+
+router = APIRouter(tags=["scanner stations"])
+
+
+def _service(request: Request) -> StackService:
+    service: StackService = request.app.state.stacks
+    return service
+
+
+@router.get("/cases/{case_id}/cover-sheet.pdf",
+            responses={200: {"content": {"application/pdf": {}}}})
+def cover_sheet(case_id: str, request: Request, principal: CaseWriter) -> Response:
+    number, pdf = _service(request).cover_sheet_pdf(case_id, principal=principal)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="cover-{number}.pdf"'})
+
+
+@router.post("/stacks", status_code=status.HTTP_202_ACCEPTED, response_model=StackPublic)
+async def upload_stack(
+    request: Request,
+    principal: CaseWriter,
+    files: Annotated[list[UploadFile], File(
+        description="Scans of several cases, each behind its cover sheet, in order")],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> StackPublic:
+    service = _service(request)
+    limit = service.runtime.settings.max_upload_bytes
+    uploads = []
+    for upload in files:
+        data = await upload.read(limit + 1)  # one byte past the limit tells it is too big
+        uploads.append(Upload(upload.filename or "", data, upload.content_type))
+    progress = service.upload_stack(uploads, principal=principal,
+                                    idempotency_key=idempotency_key)
+    return StackPublic.of(progress)
+
+
+@router.get("/stacks/{stack_id}", response_model=StackPublic)
+def stack_progress(stack_id: str, request: Request, principal: CaseWriter) -> StackPublic:
+    return StackPublic.of(_service(request).stack_progress(stack_id, principal=principal))
+
+
+@router.get("/inbox", response_model=InboxPublic)
+def inbox(request: Request, principal: CaseWriter,
+          limit: Annotated[int, Query(ge=1, le=500)] = 100,
+          offset: Annotated[int, Query(ge=0)] = 0) -> InboxPublic:
+    total, pages = _service(request).inbox(principal=principal, limit=limit, offset=offset)
+    return InboxPublic(total=total, pages=[StackPagePublic.of(p) for p in pages])
+
+
+@router.post("/inbox/{page_id}/attach", response_model=StackPagePublic)
+def attach(page_id: str, body: AttachRequest, request: Request,
+           principal: CaseWriter) -> StackPagePublic:
+    return StackPagePublic.of(_service(request).attach(page_id, body.case_id,
+                                                       principal=principal))
