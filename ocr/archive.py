@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from ocr.prepare import rotation_matrix
-from ocr.sources import ImageSource, Limits, detect_format
+from ocr.sources import ImageSource, Limits, detect_format, stored_bytes
 from ocr.types import OcrLine, OcrPage
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def _as_pdf(data: bytes) -> bytes:
         raise ValueError("not a PDF or image file")
     import img2pdf
 
+    _refuse_beyond_budget(data)
     try:
         # Direct embedding (no re-encoding); EXIF orientation becomes the page /Rotate,
         # which is how the reader saw the page (`ImageOps.exif_transpose`).
@@ -105,6 +107,22 @@ def _as_pdf(data: bytes) -> bytes:
     finally:
         source.close()
     return bytes(img2pdf.convert(pngs))
+
+
+def _refuse_beyond_budget(data: bytes) -> None:
+    """Embedding an image can mean decoding it (img2pdf re-encodes PNG, Pillow converts
+    the rest): an image beyond the reader's decode budget — a pixel bomb whose page was
+    refused — is left out of the archive rather than decoded here (+550 MB for a
+    144-megapixel PNG)."""
+    from PIL import Image
+
+    limit = Limits().max_decoded_bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height * stored_bytes(image.mode) > limit:
+                raise ValueError(f"image of {width} x {height} beyond the decode budget")
 
 
 # -- the invisible text layer --------------------------------------------------------

@@ -39,7 +39,7 @@ from ocr.sandbox import PdfSandbox, sandbox_for
 from ocr.types import OcrPage, RasterPage
 
 __all__ = ["Limits", "PdfSource", "RasterPage", "Source", "detect_format", "open_source",
-           "sniff", "text_layer_usable"]
+           "sniff", "stored_bytes", "text_layer_usable"]
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,8 @@ _CONVERSION_BYTES: Final = {"1": 3, "L": 3, "I;16": 20, "I;16L": 20, "I;16B": 20
                             "RGBA": 40, "RGBa": 40}
 
 
-def _stored_bytes(mode: str) -> int:
+def stored_bytes(mode: str) -> int:
+    """Bytes per pixel Pillow allocates to decode an image of `mode`."""
     return _STORED_BYTES.get(mode, 4)
 
 
@@ -427,17 +428,17 @@ class ImageSource(Source):
             # libjpeg decodes at 1/2, 1/4 or 1/8 size directly: far less memory.
             for divisor in (1, 2, 4, 8):
                 reduced = math.ceil(width / divisor) * math.ceil(height / divisor)
-                if (reduced * _stored_bytes(frame.mode) <= limits.max_decoded_bytes
+                if (reduced * stored_bytes(frame.mode) <= limits.max_decoded_bytes
                         and reduced <= limits.max_pixels_per_page):
                     break
             if divisor > 1:
                 frame.draft(frame.mode, (math.ceil(width / divisor),
                                          math.ceil(height / divisor)))
         decoded = frame.size[0] * frame.size[1]
-        if decoded * _stored_bytes(frame.mode) > limits.max_decoded_bytes:
+        if decoded * stored_bytes(frame.mode) > limits.max_decoded_bytes:
             too_many = SourceError.of(
                 "page.too_many_pixels", page=number, mpixels=round(pixels / 1e6),
-                limit=round(limits.max_decoded_bytes / _stored_bytes(frame.mode) / 1e6))
+                limit=round(limits.max_decoded_bytes / stored_bytes(frame.mode) / 1e6))
             raise too_many
         frame.load()
         declared = frame.info.get("dpi")

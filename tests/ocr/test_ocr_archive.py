@@ -103,3 +103,14 @@ def test_unopenable_files_are_left_out():
     pdf = build_archive([ArchiveFile(b"not a file", [None])])
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         assert len(doc.pages) == 0
+
+
+def test_a_pixel_bomb_is_left_out_rather_than_decoded():
+    from tests.ocr.hostile import png_pixel_bomb
+
+    scan = encode(draw_page(size=(400, 300))[0], "PNG")
+    pdf = build_archive([ArchiveFile(png_pixel_bomb(12_000, 12_000), [None]),
+                         ArchiveFile(png_pixel_bomb(20_000, 20_000, rgb=False), [None]),
+                         ArchiveFile(scan, [None])])
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        assert len(doc.pages) == 1  # only the ordinary scan
