@@ -223,3 +223,4 @@ declare("cover.unreadable", 422,
         "Page {cover_page} looks like a cover sheet but its QR code cannot be read (damaged "
         "or covered); the pages behind it were not attached automatically. Attach them by "
         "hand, or print a new cover sheet and scan again.")
+declare("page.not_found", 404, "页面 {page_id} 不存在。", "Page {page_id} not found.")

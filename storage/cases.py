@@ -69,6 +69,13 @@ class CaseRepository:
     def get_case(self, case_id: str) -> Case | None:
         return self.session.get(Case, case_id)
 
+    def recent_cases(self, *, limit: int, center_id: int | None = None) -> list[Case]:
+        """The newest cases first, of one center or (None) of all."""
+        query = select(Case).order_by(Case.created_at.desc()).limit(limit)
+        if center_id is not None:
+            query = query.where(Case.center_id == center_id)
+        return list(self.session.scalars(query))
+
     def case_by_number(self, number: str) -> Case | None:
         return self.session.scalar(select(Case).where(Case.number == number))
 

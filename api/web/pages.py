@@ -119,7 +119,8 @@ Acting = Annotated[WebPrincipal, Depends(csrf_checked)]
 def render(request: Request, template: str, person: WebPrincipal | None = None,
            status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, template, {"person": person, "role_names": ROLE_NAMES, **context},
+        request, template,
+        {"person": person, "role_names": ROLE_NAMES, "canonical_url": None, **context},
         status_code=status_code)
 
 
@@ -128,8 +129,11 @@ def install(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.add_middleware(SecureHeaders)
+    from api.web import window
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(router)
+    app.include_router(window.router)
 
     @app.exception_handler(SignInRequired)
     async def _to_sign_in(request: Request, _: SignInRequired) -> Response:
@@ -182,5 +186,8 @@ def logout(request: Request, _: Acting) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, person: Person) -> HTMLResponse:
+def home(request: Request, person: Person) -> Response:
+    """Each role starts where its work is."""
+    if person.role == "clerk":
+        return RedirectResponse("/window", status_code=303)
     return render(request, "home.html", person)
