@@ -20,7 +20,7 @@ from api.routes import (
     stacks,
 )
 from api.security import SecurityHeaders, install_docs, make_rate_limits
-from api.web import pages
+from api.web import site
 from intake.certificates import CertificateService
 from intake.outbox import WebhookSender
 from intake.progress import ProgressService
@@ -69,6 +69,6 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.include_router(keys.router, prefix=API_PREFIX)
     app.include_router(stacks.router, prefix=API_PREFIX)
     app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
-    pages.install(app)  # the people's pages, outside /api/v1
+    site.install(app)  # the people's pages, outside /api/v1
     install_docs(app, runtime)
     return app

@@ -124,24 +124,6 @@ def render(request: Request, template: str, person: WebPrincipal | None = None,
         status_code=status_code)
 
 
-def install(app: Any) -> None:
-    """Mount the pages, their static files and the sign-in redirect on an app."""
-    from fastapi.staticfiles import StaticFiles
-
-    app.add_middleware(SecureHeaders)
-    from api.web import window
-
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(router)
-    app.include_router(window.router)
-
-    @app.exception_handler(SignInRequired)
-    async def _to_sign_in(request: Request, _: SignInRequired) -> Response:
-        if request.headers.get("HX-Request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/login"})
-        return RedirectResponse("/login", status_code=303)
-
-
 # -- sign-in ---------------------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
