@@ -37,6 +37,7 @@ Time checks use the acceptance date, never the clock.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -59,7 +60,7 @@ from rules.catalog import (
     slot_refs,
 )
 from rules.conditions import FACTS, RefValue, evaluate, explain_false, split_ref
-from rules.normalize import compact, is_empty_value, same_text
+from rules.normalize import compact, is_empty_value, same_text, strip_marks
 from rules.types import (
     CompletenessReport,
     Document,
@@ -327,14 +328,33 @@ def _run_check(case: _Case, mt: MaterialType, doc: Document, check: Check,
                             name, ev, needs_review=True))
             return
         if not same_text(str(mine), str(other_value)):
+            fdef = mt.field(name)
+            # One character apart in a person's name: far more often a misread character
+            # than another person (whose ID number would differ too).
+            near = (fdef is not None and fdef.kind == "person_name"
+                    and _one_edit_apart(str(mine), str(other_value)))
+            if near:
+                ev["near_miss"] = True
             out.add(Finding("mismatch",
                             f"{what}的{label}（{mine}）与{other_name}（{other_value}）不一致",
-                            name, ev, needs_review=_low(ef, other_ef)), failed=True)
+                            name, ev, needs_review=_low(ef, other_ef) or near), failed=True)
         elif _low(ef, other_ef):
             out.add(Finding("low_confidence",
                             f"{what}的{label}与{other_name}一致，但识别置信度低，请人工核对",
                             name, ev, needs_review=True))
         return
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether two names differ by one substituted, added or dropped character (check
+    marks, dots and spacing already ignored)."""
+    a, b = (re.sub(r"[\s·•.．]", "", strip_marks(compact(x))) for x in (a, b))
+    if abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 2 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:k] + long_[k + 1 :] == short for k in range(len(long_)))
 
 
 def _match_score(case: _Case, slot: Slot, doc: Document) -> int:

@@ -512,6 +512,8 @@ class Extractor:
                     break
                 if top - bottom < 0.8 * h and all(len(texts[j]) <= 3 for j in data):
                     continue  # the wrapped end of a label cell ("统一社会信用代" / "码")
+                if all(j in consumed for j in data):
+                    continue  # the wrapped end of a value cell, already read
                 if len(data) < 2:
                     break
                 # Column of each cell by its centre; -1 left of the first column.

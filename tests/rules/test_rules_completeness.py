@@ -111,7 +111,8 @@ def test_agent_slots_not_required_without_agent(catalog: Catalog) -> None:
         s = slot(r, code)
         assert s.state == SlotState.NOT_REQUIRED and not s.required
         assert s.findings[0].code == "not_required"
-        assert s.findings[0].message == "申请书未填写委托代理人"
+        # Neither the agent's name nor the agent's ID number is on the form.
+        assert s.findings[0].message == "申请书未填写委托代理人，且申请书未填写代理人身份证号码"
 
 
 def test_agent_named_but_his_papers_missing(catalog: Catalog) -> None:

@@ -247,3 +247,34 @@ def test_case_page_numbers_need_not_start_at_one_or_be_contiguous(catalog: Catal
     for d in r.documents:
         for ef in d.fields.values():
             assert ef.page in d.pages
+
+
+def test_name_one_character_off_with_the_right_id_number_needs_review(catalog: Catalog) -> None:
+    # 李四 read as 李泗 on the agent's card, confidently; the ID number agrees with the form.
+    front = id_front(0, ("李泗", AGENT[1]))
+    r = run(catalog, packet(agent_front=front))
+    s = slot(r, "agent_id_card")
+    assert s.state == SlotState.PRESENT and s.needs_review
+    assert any(f.code == "mismatch" and f.evidence.get("near_miss") for f in s.findings)
+    assert r.status == ReportStatus.NEEDS_REVIEW
+
+
+def test_another_persons_name_is_still_a_mismatch(catalog: Catalog) -> None:
+    front = id_front(0, ("王五六", AGENT[1]))
+    r = run(catalog, packet(agent_front=front))
+    assert slot(r, "agent_id_card").state == SlotState.INVALID
+    assert r.status == ReportStatus.INCOMPLETE
+
+
+def test_agent_id_number_on_the_form_requires_the_agents_papers(catalog: Catalog) -> None:
+    # The agent's name could not be read, the agent's ID number could: the agent's slots
+    # are still required, so a missing card is never waved through as not_required.
+    form = page(0, ["申请事项：有限责任公司设立登记", f"拟设立公司名称：{COMPANY}",
+                    f"法定代表人：{LEGAL_REP[0]}", f"法定代表人身份证号码：{LEGAL_REP[1]}",
+                    f"代理人身份证号码：{AGENT[1]}", "联系电话：13800000000"],
+                title="公司登记（备案）申请书")
+    pages = [form, *articles(0), id_front(0, LEGAL_REP), id_back(0), *lease(0)]
+    r = run(catalog, pages)
+    assert slot(r, "agent_id_card").state == SlotState.MISSING
+    assert slot(r, "power_of_attorney").state == SlotState.MISSING
+    assert r.status == ReportStatus.INCOMPLETE
