@@ -320,6 +320,7 @@ def _run_check(case: _Case, mt: MaterialType, doc: Document, check: Check,
                                                        other_ef)
         else:
             other_value, other_name, other_ef = check.value, f"“{check.value}”", None
+            other_doc = None
         mine = ef.value if ef else None
         if mine is None or other_value is None or is_empty_value(str(other_value)):
             unread = f"{what}的{label}" if mine is None else other_name
@@ -332,7 +333,8 @@ def _run_check(case: _Case, mt: MaterialType, doc: Document, check: Check,
             # One character apart in a person's name: far more often a misread character
             # than another person (whose ID number would differ too).
             near = (fdef is not None and fdef.kind == "person_name"
-                    and _one_edit_apart(str(mine), str(other_value)))
+                    and _one_edit_apart(str(mine), str(other_value))
+                    and not _other_id_differs(mt, doc, other_doc))
             if near:
                 ev["near_miss"] = True
             out.add(Finding("mismatch",
@@ -343,6 +345,22 @@ def _run_check(case: _Case, mt: MaterialType, doc: Document, check: Check,
                             f"{what}的{label}与{other_name}一致，但识别置信度低，请人工核对",
                             name, ev, needs_review=True))
         return
+
+
+def _other_id_differs(mt: MaterialType, doc: Document, other: Document | None) -> bool:
+    """Whether the two documents carry an ID number under the same field name that
+    differs (a power of attorney's agent_id_number against the form's): then a name one
+    character off is another person after all."""
+    if other is None:
+        return False
+    for f in mt.fields:
+        if f.kind not in ("id_number", "id_or_credit_code"):
+            continue
+        a, b = doc.fields.get(f.name), other.fields.get(f.name)
+        if (a is not None and b is not None and a.value and b.value and a.valid and b.valid
+                and not same_text(a.value, b.value)):
+            return True
+    return False
 
 
 def _one_edit_apart(a: str, b: str) -> bool:

@@ -40,7 +40,7 @@ from rules.normalize import (
     ticked_options,
     to_halfwidth,
 )
-from rules.types import ExtractedField, PageText, TextLine
+from rules.types import Box, ExtractedField, PageText, TextLine
 from rules.validators import validate_credit_code, validate_id_number
 
 _LEAD = re.compile(r"^[\d一二三四五六七八九十.、()\[\]□☑☐☒■▪√✓✔*·•'`\-]*")
@@ -221,6 +221,51 @@ def _right_of(lines: Sequence[TextLine], i: int) -> int | None:
         if best is None or other.box[0] < best[0]:
             best = (other.box[0], j)
     return best[1] if best else None
+
+
+def _char_width(ch: str) -> float:
+    return 0.55 if ch.isascii() else 1.0
+
+
+def _split_by_columns(line: TextLine, text: str, starts: Sequence[float], h: float
+                      ) -> list[tuple[int, str, Box]]:
+    """A row cell's text by column. A box whose text runs over the start of another column
+    (OCR merged two cells: "31010419611030东方文静") is cut where that column starts,
+    estimating each character's position from its width (CJK full, ASCII about half)."""
+    x0, y0, x1, y1 = line.box
+
+    def column(x: float) -> int:
+        return max((c for c, s in enumerate(starts) if s - h <= x), default=-1)
+
+    first, last = column(x0), column(x1 - h)
+    if last <= first or not text:
+        centre = (x0 + x1) / 2
+        return [(column(centre), text, line.box)]
+    widths = [_char_width(ch) for ch in text]
+    scale = (x1 - x0) / sum(widths)
+    pieces: list[tuple[int, str, Box]] = []
+    at, x, k = 0, x0, first
+    for c in range(first + 1, last + 1):
+        cut = at
+        pos = x
+        while cut < len(text) and pos + widths[cut] * scale / 2 < starts[c] - 0.5 * h:
+            pos += widths[cut] * scale
+            cut += 1
+        # The estimate is rough where the boxes had a gap between them: snap to a nearby
+        # change between digits/Latin and Chinese ("…1030|东方文静").
+        turns = [t for t in range(max(at + 1, cut - 6), min(len(text), cut + 7))
+                 if text[t - 1].isascii() != text[t].isascii()]
+        if turns:
+            snapped = min(turns, key=lambda t: abs(t - cut))
+            pos += sum(widths[min(cut, snapped) : max(cut, snapped)]) * scale * (
+                1 if snapped > cut else -1)
+            cut = snapped
+        if cut > at:
+            pieces.append((k, text[at:cut], (x, y0, pos, y1)))
+        at, x, k = cut, pos, c
+    if at < len(text):
+        pieces.append((k, text[at:], (x, y0, x1, y1)))
+    return pieces
 
 
 def _rows(lines: Sequence[TextLine]) -> list[list[int]]:
@@ -516,29 +561,30 @@ class Extractor:
                     continue  # the wrapped end of a value cell, already read
                 if len(data) < 2:
                     break
-                # Column of each cell by its centre; -1 left of the first column.
-                cols: dict[int, int] = {}
+                # Each cell's text by column (-1: left of the first column); a box OCR
+                # merged over several columns is cut where the columns start.
+                cols: dict[int, tuple[int, str, Box]] = {}
                 for j in data:
-                    centre = (lines[j].box[0] + lines[j].box[2]) / 2
-                    k = max((c for c, x in enumerate(starts) if x - h <= centre), default=-1)
-                    cols.setdefault(k, j)
+                    for k, piece, pbox in _split_by_columns(lines[j], texts[j], starts, h):
+                        cols.setdefault(k, (j, piece, pbox))
                 # The person a row is about: in the header's unlabelled first column, or
                 # left of every labelled column.
                 label_col = 0 if labels[0] is None else -1
                 head = cols.get(label_col)
-                row_label = self._pure_label(texts[head], hits[head]) if head is not None else None
-                values = [k for k, j in cols.items() if k >= 0 and labels[k] is not None
-                          and self._pure_label(texts[j], hits[j]) is None]
+                row_label = (self._pure_label(head[1], self.index.hits(head[1]))
+                             if head is not None else None)
+                values = [k for k, (_, piece, _) in cols.items()
+                          if k >= 0 and labels[k] is not None
+                          and self._pure_label(piece, self.index.hits(piece)) is None]
                 read = False
                 for k in values:
-                    j = cols[k]
+                    j, piece, pbox = cols[k]
                     fields = self._cell_fields(row_label, labels[k], allowed)
                     for name in fields:
-                        ef = normalise(self.fdefs[name], texts[j], lines[j].confidence, page,
-                                       lines[j].box)
+                        ef = normalise(self.fdefs[name], piece, lines[j].confidence, page, pbox)
                         if ef is not None and ef.problem_code == "length":
-                            ef = self._wrapped_in_cell(self.fdefs[name], ef, lines, texts, j,
-                                                       page, consumed)
+                            ef = self._wrapped_in_cell(self.fdefs[name], ef, piece, pbox, lines,
+                                                       texts, j, page, consumed)
                         store(name, ef)
                     if fields:
                         consumed.add(j)
@@ -546,29 +592,29 @@ class Extractor:
                 if not read:
                     break
                 if head is not None:
-                    consumed.add(head)
+                    consumed.add(head[0])
                 used_rows.append(data)
                 bottom = max(lines[j].box[3] for j in data)
             if used_rows:
                 consumed.update(row)
         return consumed
 
-    def _wrapped_in_cell(self, fdef: FieldDef, ef: ExtractedField, lines: Sequence[TextLine],
-                         texts: list[str], j: int, page: int, consumed: set[int]
-                         ) -> ExtractedField:
+    def _wrapped_in_cell(self, fdef: FieldDef, ef: ExtractedField, text: str, box: Box,
+                         lines: Sequence[TextLine], texts: list[str], j: int, page: int,
+                         consumed: set[int]) -> ExtractedField:
         """An identifier too long for its table cell continues on the line below it, in
         the same column ("12010119980806" / "7102")."""
         me = lines[j]
-        h = max(me.box[3] - me.box[1], 1.0)
+        h = max(box[3] - box[1], 1.0)
         below = [k for k, ln in enumerate(lines)
-                 if k != j and 0 <= ln.box[1] - me.box[3] <= 1.2 * h
-                 and abs(ln.box[0] - me.box[0]) <= h and re.fullmatch(r"[0-9A-Za-z×]{1,17}",
-                                                                       texts[k])]
+                 if k != j and 0 <= ln.box[1] - box[3] <= 1.2 * h
+                 and abs(ln.box[0] - box[0]) <= h and re.fullmatch(r"[0-9A-Za-z×]{1,17}",
+                                                                   texts[k])]
         if not below:
             return ef
         k = min(below, key=lambda k: lines[k].box[1])
-        joined = normalise(fdef, texts[j] + texts[k], min(me.confidence, lines[k].confidence),
-                           page, me.box)
+        joined = normalise(fdef, text + texts[k], min(me.confidence, lines[k].confidence),
+                           page, box)
         if joined is None or not _ok(joined):
             return ef
         consumed.add(k)

@@ -40,8 +40,11 @@ def _id_valid(number: str) -> tuple[bool, str, str]:
     if ric.calc_check_digit(number) != number[17]:
         return False, "check_digit", "校验位错误"
     try:
-        ric.get_birth_date(number)
+        born = ric.get_birth_date(number)
     except ValidationError:
+        return False, "birth_date", "号码中的出生日期无效"
+    if not 1900 <= born.year <= 2100:
+        # "91210102870104313B" repaired to digits is no resident born in the year 287.
         return False, "birth_date", "号码中的出生日期无效"
     # The region code is not checked: new county codes appear every year and stdnum's
     # table lags behind, so an unknown region is not evidence of a bad number.

@@ -278,3 +278,32 @@ def test_agent_id_number_on_the_form_requires_the_agents_papers(catalog: Catalog
     assert slot(r, "agent_id_card").state == SlotState.MISSING
     assert slot(r, "power_of_attorney").state == SlotState.MISSING
     assert r.status == ReportStatus.INCOMPLETE
+
+
+def test_name_one_character_off_but_another_id_number_is_another_person(
+        catalog: Catalog) -> None:
+    poa = page(0, [f"委托人：{COMPANY}", "受托人：李泗", "身份证号码：110101198001011232",
+                   "委托事项：代为办理公司设立登记"], title="授权委托书")
+    r = run(catalog, packet(poa=poa))
+    assert slot(r, "power_of_attorney").state == SlotState.INVALID
+
+
+def test_a_box_merged_over_two_table_columns_is_cut_at_the_column(catalog: Catalog) -> None:
+    form = _grid([
+        ["类别", "证件号码", "姓名"],
+        ["委托代理人", "", ""],
+    ], [100.0, 420.0, 950.0], title="公司登记（备案）申请书")
+    merged = TextLine(AGENT[1] + AGENT[0], 0.95, (420.0, 270.0, 420.0 + 14.3 * 18 + 530.0
+                                                  + 26.0 * 2, 300.0))
+    form = replace(form, lines=(*form.lines, merged))
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["agent_name"].value, f["agent_id_number"].value) == AGENT
+
+
+def test_a_credit_code_is_not_taken_for_a_repaired_id_number(catalog: Catalog) -> None:
+    # Read as an ID number with B repaired to 8, its check digit would agree by chance;
+    # but nobody was born in the year 287.
+    form = page(0, ["申请人名称：某某餐饮管理有限公司", "统一社会信用代码：91210102870104313B"],
+                title="食品经营许可申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["applicant_id"].value == "91210102870104313B" and f["applicant_id"].valid
