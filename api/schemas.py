@@ -28,6 +28,12 @@ class CaseAssignment(BaseModel):
                           description="return the case to the center's review queue")
 
 
+class FieldCorrectionRequest(BaseModel):
+    value: str = Field(max_length=500, description="the field's value as it should read")
+    reason: str = Field(default="", max_length=500,
+                        description="更正原因 why the reading was wrong (required)")
+
+
 class CasePublic(BaseModel):
     id: str
     number: str

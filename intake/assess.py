@@ -4,7 +4,7 @@ server-less `docintake check`."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,14 @@ from ocr.types import OcrPage
 from rules.analysis import Analysis, analyse_pages
 from rules.catalog import Catalog, Item
 from rules.completeness import check_completeness
-from rules.types import CompletenessReport, PageText, ReusableCertificate, TextLine
+from rules.corrections import apply_corrections
+from rules.types import (
+    CompletenessReport,
+    FieldCorrection,
+    PageText,
+    ReusableCertificate,
+    TextLine,
+)
 
 
 @dataclass(frozen=True)
@@ -74,17 +81,23 @@ def assess(
     certificates: Sequence[ReusableCertificate] = (),
     unreadable: Sequence[Unreadable] = (),
     numbers: Sequence[int] | None = None,
+    corrections: Sequence[FieldCorrection] = (),
 ) -> Assessment:
     """Classify, extract and check. `numbers` are the pages' numbers, the ones every page
     reference of the report (documents, fields, findings and their evidence) uses: a
     case passes its own page numbers (`Page.sequence`, with gaps where a page failed);
-    without them pages are numbered 1.. in the order given."""
+    without them pages are numbered 1.. in the order given.
+
+    `corrections` (a reviewer's, oldest first) replace extracted fields before the check."""
     if numbers is None:
         numbers = range(1, len(pages) + 1)
     if len(numbers) != len(pages) or len(set(numbers)) != len(numbers):
         raise ValueError("one distinct page number per page is required")
     texts = [to_page_text(number, page) for number, page in zip(numbers, pages, strict=True)]
     analysis = analyse_pages(texts, catalog)
+    if corrections:
+        analysis = replace(analysis, documents=apply_corrections(
+            analysis.documents, corrections, catalog))
     report = check_completeness(
         item, analysis.documents, acceptance_date, catalog=catalog, facts=facts,
         certificates=certificates, classifications=analysis.classifications,

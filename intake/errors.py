@@ -131,6 +131,15 @@ declare("document.not_found", 404, "材料 {document_id} 不在本案中。",
         "No document {document_id} in this case.")
 declare("document.changed", 409, "材料页码已变化，请刷新后重新核验。",
         "The document's pages changed; reload the report and verify again.")
+# -- reviewers' corrections of extracted fields (intake.corrections) ---------------------
+declare("correction.reason_required", 422, "更正须填写更正原因。",
+        "A correction needs a reason.")
+declare("correction.field_unknown", 404, "材料“{type_zh}”没有字段 {field}。",
+        "A {type} has no field {field}.")
+declare("correction.value_too_long", 422, "更正后的值过长（最多 {limit} 个字符）。",
+        "The corrected value is too long (at most {limit} characters).")
+declare("correction.case_closed", 409, "案件当前为“{state_zh}”状态，不能再更正材料。",
+        "The case is {state}; its materials can no longer be corrected.")
 declare("certificate.not_verifiable", 422, "该材料不能作为证照入库：{reason_zh}。",
         "This document cannot enter the certificate store: {reason_en}.")
 declare("certificate.not_found", 404, "证照 {cert_id} 不存在。",

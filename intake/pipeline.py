@@ -28,6 +28,7 @@ from intake import metrics
 from intake.access import actor_of_key
 from intake.assess import Assessment, Unreadable, assess
 from intake.certificates import CertificateService, reusable_certificates
+from intake.corrections import corrections_of_case
 from intake.errors import message
 from intake.lifecycle import Lifecycle
 from intake.runtime import Runtime
@@ -444,7 +445,8 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
     `certificates=None` looks up the certificate store: the holders named by a first
     assessment (e.g. the form's legal representative) are searched, and when any of them
     holds a certificate of a reusable slot's type the slots are settled again with it.
-    Each lookup is audited as `actor`'s (the key that caused this assessment)."""
+    Each lookup is audited as `actor`'s (the key that caused this assessment). Reviewers'
+    corrections (`intake.corrections`) apply over the extracted fields."""
     all_pages = repo.pages_of_case(case.id)
     pages = [p for p in all_pages if p.status in ("done", "blank") and p.ocr is not None]
     unreadable = [
@@ -457,10 +459,11 @@ def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
         for f in repo.files_of_case(case.id) if f.status == "failed"
     ]
     item = runtime.catalog.item(case.item_code)
+    corrections = corrections_of_case(repo.session, case.id)
     result = assess([OcrPage.from_dict(p.ocr) for p in pages if p.ocr is not None], item,
                     runtime.catalog, case.acceptance_date, facts=case.facts,
                     certificates=certificates or (), unreadable=unreadable,
-                    numbers=[p.sequence for p in pages])
+                    numbers=[p.sequence for p in pages], corrections=corrections)
     if certificates is None:
         found = reusable_certificates(repo.session, runtime.catalog, item, result.report,
                                       case.acceptance_date, case.facts, actor=actor,

@@ -308,6 +308,68 @@ class IntakeService:
             report["typed_facts"] = self._typed_facts(session, case)
             return Masker(principal.role, self.runtime.catalog).deep(report)
 
+    def correct_field(self, case_id: str, document_id: str, field_name: str, value: str,
+                      reason: str, *, principal: Principal) -> dict[str, Any]:
+        """A reviewer corrects one extracted field of a material of the case (its `id` in
+        the report). The reason is required and the old value kept (`field_corrections`);
+        the case is assessed again at once with the correction applied, and the change is
+        audited. Returns the new report as the principal sees it."""
+        from intake.corrections import (
+            CORRECTABLE_STATES,
+            REASON_LIMIT,
+            REVIEWER_CORRECTION,
+            VALUE_LIMIT,
+        )
+        from intake.lifecycle import STATE_NAMES
+        from storage.audit import AuditLog
+        from storage.corrections import FieldCorrections
+
+        reason = (reason or "").strip()
+        if not reason:
+            raise IntakeError("correction.reason_required")
+        if len(reason) > REASON_LIMIT:
+            raise IntakeError("correction.value_too_long", limit=REASON_LIMIT)
+        value = (value or "").strip()
+        if len(value) > VALUE_LIMIT:
+            raise IntakeError("correction.value_too_long", limit=VALUE_LIMIT)
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            repo.lock_case(case_id)  # one writer of the case's report at a time
+            case = case_for(session, principal, case_id)
+            if case.state not in CORRECTABLE_STATES:
+                raise IntakeError("correction.case_closed", state=case.state,
+                                  state_zh=STATE_NAMES.get(case.state, case.state))
+            if any(b.status != "completed" for b in case.batches) or case.report is None:
+                raise IntakeError("case.processing", action_zh="更正", action_en="correct")
+            doc = next((d for d in case.report.get("documents", [])
+                        if d.get("id") == document_id), None)
+            if doc is None:
+                raise IntakeError("document.not_found", document_id=document_id)
+            mtype = self.runtime.catalog.material_types.get(str(doc.get("type")))
+            if mtype is None or mtype.field(field_name) is None:
+                raise IntakeError("correction.field_unknown", field=field_name,
+                                  type=doc.get("type"),
+                                  type_zh=mtype.name if mtype else doc.get("type"))
+            old = (doc.get("fields") or {}).get(field_name) or {}
+            old_value = old.get("value") if isinstance(old, dict) else None
+            row = FieldCorrections(session).add(
+                case_id=case.id, document_id=document_id, material_type=mtype.code,
+                pages=[int(p) for p in doc.get("pages", [])], field=field_name,
+                old_value=None if old_value is None else str(old_value), new_value=value,
+                reason=reason, key_id=principal.key_id, actor=principal.name)
+            result = assess_stored_case(self.runtime, repo, case, actor=principal.actor)
+            repo.replace_documents(case.id, result.documents())
+            report = result.report_dict()
+            repo.save_report(case, report, result.applicant_name)
+            AuditLog(session).append(
+                principal.actor, "field.correct", result="ok", target=case.id,
+                case_ref=case.number,
+                detail={"correction": row.id, "document": document_id,
+                        "material_type": mtype.code, "field": field_name,
+                        "reason": reason, "why": REVIEWER_CORRECTION})
+        log.info("field corrected", extra={"case_id": case_id, "stage": "correct"})
+        return self.case_report(case_id, principal=principal)
+
     @staticmethod
     def _typed_facts(session: Any, case: Case) -> dict[str, Any]:
         """The facts as typed: claims, never evidence (they never satisfy a slot nor name

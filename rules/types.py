@@ -51,6 +51,31 @@ class PageClassification:
 
 
 @dataclass(frozen=True)
+class FieldCorrection:
+    """A reviewer's correction of one extracted field of one document, with a reason.
+
+    The document is named as the analysis names it (`document`, e.g. "d2") together with
+    its material type and pages: a later batch may renumber documents, and a correction
+    then applies only to the same material on the same pages, never to another one."""
+
+    document: str
+    material_type: str
+    pages: tuple[int, ...]
+    field: str
+    value: str
+    old_value: str | None
+    reason: str
+    by: str  # who corrected it (the account's or key's name)
+    at: str  # when, ISO 8601 UTC
+
+    def to_dict(self) -> dict[str, Any]:
+        # `field` + `value` (the old value) let the masking policy treat the old value as
+        # the field it was (an ID number stays masked for a clerk).
+        return {"field": self.field, "value": self.old_value, "by": self.by, "at": self.at,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class ExtractedField:
     """A value with provenance: a reviewer can always see where it came from."""
 
@@ -65,6 +90,9 @@ class ExtractedField:
     open_ended: bool = False
     problem_code: str = ""  # stable code for `problem`: "check_digit", "format", "date", ...
     repaired: bool = False  # the value validated only after OCR character repairs
+    # Set when a reviewer corrected the value (`rules.corrections`); page and box stay
+    # those of the original reading, so the reviewer can still see where it was read.
+    correction: FieldCorrection | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -78,6 +106,8 @@ class ExtractedField:
             out["open_ended"] = True
         if self.problem:
             out["problem"] = self.problem
+        if self.correction is not None:
+            out["corrected"] = self.correction.to_dict()
         return out
 
 

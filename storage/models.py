@@ -494,3 +494,24 @@ class StackPage(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     file: Mapped[StackFile] = relationship()
+
+
+class FieldCorrectionRow(Base):
+    """A reviewer's correction of one extracted field: the old value is kept, the reason
+    is required, and who and when are recorded. Applied over the extraction at every
+    assessment of the case (`rules.corrections`)."""
+
+    __tablename__ = "field_corrections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    document_id: Mapped[str] = mapped_column(String(36))  # the report's id ("d2")
+    material_type: Mapped[str] = mapped_column(String(100))
+    pages: Mapped[list[Any]] = mapped_column(JSON)  # the document's page sequences
+    field: Mapped[str] = mapped_column(String(100))
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,13 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
 
 from api.auth import CaseReader, CaseWriter, Principal, require
-from api.schemas import BatchPublic, CaseAssignment, CaseCreate, CasePublic
+from api.schemas import (
+    BatchPublic,
+    CaseAssignment,
+    CaseCreate,
+    CasePublic,
+    FieldCorrectionRequest,
+)
 from api.security import rate_limited
 from intake.errors import IntakeError
 from intake.service import IntakeService, Upload
 
 router = APIRouter(tags=["cases"])
 BatchCanceller = Annotated[Principal, require("admin")]
+Corrector = Annotated[Principal, require("reviewer", "approver", "admin")]
 
 
 def _service(request: Request) -> IntakeService:
@@ -82,6 +89,16 @@ def cancel_batch(batch_id: str, request: Request, principal: BatchCanceller) -> 
 @router.get("/cases/{case_id}/report")
 def case_report(case_id: str, request: Request, principal: CaseReader) -> dict[str, Any]:
     return _service(request).case_report(case_id, principal=principal)
+
+
+@router.post("/cases/{case_id}/documents/{document_id}/fields/{field}/correction")
+def correct_field(case_id: str, document_id: str, field: str, body: FieldCorrectionRequest,
+                  request: Request, principal: Corrector) -> dict[str, Any]:
+    """A reviewer corrects an extracted field of a material (its `id` in the report) with
+    a reason; the old value is kept, the change audited, and the case assessed again at
+    once. Returns the new report."""
+    return _service(request).correct_field(case_id, document_id, field, body.value,
+                                           body.reason, principal=principal)
 
 
 @router.get("/cases/{case_id}/notification.pdf",
