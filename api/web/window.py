@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.web.pages import Acting, Person, render, requires
+from api.web.pages import Acting, render, requires
 from intake.casepages import page_thumbnail, recent_cases, rescan_list
 from intake.errors import IntakeError
 from intake.lifecycle import STATE_NAMES, ActionRequest, Actor, Lifecycle, Outstanding
@@ -211,5 +211,3 @@ def thumbnail(case_id: str, page_id: str, request: Request, person: Reader) -> R
     data = page_thumbnail(_service(request).runtime, case_id, page_id, person.principal)
     return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-
-__all__ = ["Person", "router"]
