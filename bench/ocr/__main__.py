@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--det-sides", default="",
                     help="extra rapidocr runs with these detector long sides, e.g. 2000,1600")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-dir", type=Path,
+                    help="OpenVINO cache and INT8 models (default: DOCINTAKE_OCR_CACHE_DIR's)")
     ap.add_argument("--keep", type=Path, help="keep page PNGs and results in this directory")
     ap.add_argument("--json", type=Path, help="write the full results here")
     args = ap.parse_args(argv)
@@ -149,9 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "rapidocr-nocascade":
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
                                    "cascade": "off"}))
-        elif name == "rapidocr-f32":
+        elif name in ("rapidocr-f32", "rapidocr-bf16", "rapidocr-int8"):
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
-                                   "precision": "f32"}))
+                                   "precision": name.split("-")[1]}))
+        elif name == "rapidocr-int8-nocascade":
+            configs.append((name, {"engine": "rapidocr", "threads": args.threads,
+                                   "precision": "int8", "cascade": "off"}))
         elif name == "rapidocr-onnxruntime":
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
                                    "runtime": "onnxruntime"}))
@@ -164,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         configs.append((f"rapidocr-det{side}", {"engine": "rapidocr", "threads": args.threads,
                                                 "det_side": side}))
     for label, options in configs:
+        if args.cache_dir:
+            options["cache_dir"] = args.cache_dir
         print(f"running {label} ...", flush=True)
         runs[label] = run_docintake(label, pages_dir, work, **options)
     if "tesseract" in engines:

@@ -3,8 +3,8 @@ service-centre scanners and phones degrade them.
 
 Every page is rendered by `samples` (clean A4 at 200 dpi, or a card face), then
 degraded: scanner grey/skew/blur/noise/uneven light/JPEG at two levels, pages fed the
-wrong way (90/180/270), red seals over text (business licences, property certificates),
-and phone photos of ID cards on a desk. Ground truth is the list of lines drawn, in
+wrong way (90/180/270), 150 dpi scans, grey photocopies, red seals over text (business
+licences, property certificates), and phone photos of ID cards on a desk. Ground truth is the list of lines drawn, in
 reading order, and the ID numbers / credit codes on the page.
 """
 
@@ -69,22 +69,40 @@ def _documents(rng: random.Random) -> list[tuple[str, S.SamplePage]]:
     return out
 
 
+def _at_150_dpi(image: Image.Image, rng: random.Random) -> Image.Image:
+    small = image.resize((round(image.width * 0.75), round(image.height * 0.75)),
+                         Image.Resampling.LANCZOS)
+    return S.degrade(small, rng, level="medium")
+
+
+def _photocopy(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A photocopy scanned in grey: hard contrast, toner spread, some speckle."""
+    grey = np.asarray(S.degrade(image, rng, level="medium", grey=True), dtype=np.float32)
+    copy = np.clip((grey - 70.0) * 2.0, 0, 255)
+    speckle = np.random.default_rng(rng.getrandbits(32)).random(copy.shape) < 0.002
+    copy[speckle] = 0
+    return Image.fromarray(copy.astype(np.uint8))
+
+
 # degradation name -> how to produce it from a clean page
 Degrader = Callable[[Image.Image, random.Random], Image.Image]
 _SCANS: list[tuple[str, Degrader]] = [
     ("light", lambda im, r: S.degrade(im, r, level="light")),
     ("medium", lambda im, r: S.degrade(im, r, level="medium")),
     ("rot90", lambda im, r: S.degrade(im, r, level="light", rotate=90)),
+    ("150dpi", _at_150_dpi),
     ("medium", lambda im, r: S.degrade(im, r, level="medium", grey=False)),
     ("rot180", lambda im, r: S.degrade(im, r, level="light", rotate=180)),
+    ("photocopy", _photocopy),
     ("light", lambda im, r: S.degrade(im, r, level="light", grey=False)),
     ("rot270", lambda im, r: S.degrade(im, r, level="medium", rotate=270)),
 ]
 
 
 def make_pages(count: int, seed: int = 2025) -> list[BenchPage]:
-    """`count` pages: five material types in turn under seven scanner degradations, and
-    every sixth page a phone photo of an ID card face on a desk."""
+    """`count` pages: five material types in turn under nine scanner degradations (150 dpi
+    scans and photocopies among them), and every sixth page a phone photo of an ID card
+    face on a desk."""
     rng = random.Random(seed)
     pages: list[BenchPage] = []
     pool: list[tuple[str, S.SamplePage]] = []

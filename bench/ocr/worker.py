@@ -27,6 +27,8 @@ def main() -> None:
     ap.add_argument("--runtime", default="openvino")
     ap.add_argument("--precision", default=None)
     ap.add_argument("--cascade", default="on", choices=["on", "off"])
+    ap.add_argument("--cache-dir", default=None,
+                    help="OpenVINO cache and INT8 models (default: the settings' directory)")
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -47,9 +49,13 @@ def main() -> None:
         import ocr.reader
 
         ocr.prepare.DETECT_MAX_SIDE = ocr.reader.DETECT_MAX_SIDE = args.det_side
+    from intake.settings import OCR_CALIBRATION, load_settings
+
+    cache_dir = args.cache_dir or str(load_settings().ocr_cache_dir or "") or None
     options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir,
                             runtime=args.runtime, precision=args.precision or "auto",
-                            cascade=args.cascade == "on")
+                            cascade=args.cascade == "on", cache_dir=cache_dir,
+                            calibration=OCR_CALIBRATION)
     files = sorted(args.dir.glob("*.png"))
     contents = [(path.stem, path.read_bytes()) for path in files]
     started = time.perf_counter()
