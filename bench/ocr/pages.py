@@ -4,8 +4,9 @@ service-centre scanners and phones degrade them.
 Every page is rendered by `samples` (clean A4 at 200 dpi, or a card face), then
 degraded: scanner grey/skew/blur/noise/uneven light/JPEG at two levels, pages fed the
 wrong way (90/180/270), 150 dpi scans, grey photocopies, red seals over text (business
-licences, property certificates), and phone photos of ID cards on a desk. Ground truth is the list of lines drawn, in
-reading order, and the ID numbers / credit codes on the page.
+licences, property certificates), and phone photos of ID cards on a desk. Ground truth
+is the list of lines drawn, in reading order, and the ID numbers / credit codes on the
+page.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import samples as S
 from ocr.layout import reading_order
 from ocr.prepare import pil_to_array
 from ocr.types import OcrLine
+from samples.packets import _form
 
 ON = date(2025, 6, 1)
 _CODE = re.compile(r"[0-9A-Z]{18}")
@@ -59,7 +61,7 @@ def _documents(rng: random.Random) -> list[tuple[str, S.SamplePage]]:
     out: list[tuple[str, S.SamplePage]] = []
     out.append(("id_card", S.id_card(person, rng).pages[0]))
     out.append(("business_license", S.business_license(company, rng).pages[0]))
-    form = S._form("company-establishment", company.name, company.credit_code, person,
+    form = _form("company-establishment", company.name, company.credit_code, person,
                    S.make_person(rng, ON), company.address, ON, phone="13800138000")
     out.append(("application_form", S.application_form(form).pages[0]))
     lease = S.make_lease(rng, company.name, person.region, ON)

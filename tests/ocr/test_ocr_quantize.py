@@ -70,7 +70,8 @@ def test_int8_models_are_built_once_from_the_wheel_and_read_codes_exactly(tmp_pa
                          ("统一社会信用代码 " + USCC, (40, 110)),
                          ("住址 北京市东城区景山前街4号", (40, 190))], size=(900, 270))
     read = [_compact(ln.text) for ln in engine.recognize(degrade(page, seed=9))]
-    assert read == ["公民身份号码" + RIC, "统一社会信用代码" + USCC, "住址北京市东城区景山前街4号"]
+    assert sorted(read) == sorted(["公民身份号码" + RIC, "统一社会信用代码" + USCC,
+                                   "住址北京市东城区景山前街4号"])
 
     # A second process (here: the same call again) finds the build instead of redoing it.
     stamp = (built / "rec.bin").stat().st_mtime_ns
@@ -84,7 +85,7 @@ def test_int8_models_are_built_once_from_the_wheel_and_read_codes_exactly(tmp_pa
 
 
 def test_the_calibration_pages_are_the_same_on_every_machine():
-    from intake.ocr_models import calibration_pages
+    from samples.calibration import calibration_pages
 
     first = list(calibration_pages(2))
     second = list(calibration_pages(2))

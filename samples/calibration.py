@@ -1,22 +1,20 @@
-"""The INT8 OCR models' calibration pages, and building the models at install time.
+"""The pages the INT8 OCR models are calibrated on.
 
 `ocr.quantize` turns the rapidocr wheel's PP-OCR detector and recogniser into INT8 models
-on the machine itself; it needs pages that look like what a service centre scans. They
-come from here, drawn by `intake.samples` with a fixed seed (so every installation
-calibrates on the same pages, and none of them is among the benchmark's pages, which use
-other seeds): the five material types of the benchmark under scanner degradations,
-pages fed sideways or upside down, 150 dpi scans, photocopies and card photos on a desk.
+on the machine itself, once, and needs pages that look like what a service centre scans.
+They come from here, drawn with a fixed seed (every installation calibrates on the same
+pages, and none of them is among the benchmark's pages, which use other seeds): the five
+material types of the benchmark under scanner degradations, pages fed sideways or upside
+down, 150 dpi scans, photocopies and card photos on a desk.
 
-``python -m intake.ocr_models`` builds the models into the OCR cache directory
-(``DOCINTAKE_OCR_CACHE_DIR``) if this CPU will use them (``--force``: whatever the CPU);
-``scripts/bootstrap`` runs it, so a fresh installation does not build on its first page.
+The service names this generator by its path (`intake.settings.OCR_CALIBRATION`) and only
+imports it in the child process that builds the models (at install time:
+``scripts/bootstrap``; or on the first page of a CPU that needs them and has none).
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 
@@ -24,7 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from intake import samples as S
+import samples as S
+from samples.packets import _form
 
 CALIBRATION_SEED = 16_016
 CALIBRATION_PAGES = 16
@@ -63,7 +62,7 @@ _SCANS: list[Callable[[Image.Image, random.Random], Image.Image]] = [
 def _documents(rng: random.Random) -> list[Image.Image]:
     person = S.make_person(rng, _ON)
     company = S.make_company(rng, person, _ON)
-    form = S._form("company-establishment", company.name, company.credit_code, person,
+    form = _form("company-establishment", company.name, company.credit_code, person,
                    S.make_person(rng, _ON), company.address, _ON, phone="13800138000")
     lease = S.make_lease(rng, company.name, person.region, _ON)
     prop = S.make_property(rng, person, _ON)
@@ -74,12 +73,18 @@ def _documents(rng: random.Random) -> list[Image.Image]:
             S.property_certificate(prop, rng).pages[0].image]
 
 
+def _pixels(image: Image.Image) -> np.ndarray:
+    """uint8 gray or BGR, as the OCR reader gets a decoded scan."""
+    if image.mode == "L":
+        return np.asarray(image, dtype=np.uint8).copy()
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[..., ::-1])
+
+
 def calibration_pages(count: int = CALIBRATION_PAGES,
                       seed: int = CALIBRATION_SEED) -> Iterator[np.ndarray]:
     """`count` scanned-looking pages (uint8 gray or BGR, as a scanner delivers them), the
     same ones on every machine for the same arguments; every sixth a card photo."""
-    from ocr.prepare import pil_to_array
-
     rng = random.Random(seed)
     pool: list[Image.Image] = []
     scans = 0
@@ -89,37 +94,10 @@ def calibration_pages(count: int = CALIBRATION_PAGES,
             face = (S.render_id_card_front(person, rng) if rng.random() < 0.7
                     else S.render_id_card_back(person, rng))
             photo, _ = S.photo_on_desk(face.image, rng)
-            yield pil_to_array(photo)
+            yield _pixels(photo)
             continue
         if not pool:
             pool = _documents(rng)
         degrader = _SCANS[scans % len(_SCANS)]
         scans += 1
-        yield pil_to_array(degrader(pool.pop(0), rng))
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m intake.ocr_models", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--force", action="store_true",
-                    help="build even where the CPU reads in bfloat16 by default")
-    args = ap.parse_args(argv)
-
-    from dataclasses import replace
-
-    from intake.settings import engine_options, load_settings
-    from ocr.engine import get_engine
-
-    options = engine_options(load_settings())
-    if options.kind != "rapidocr" or options.runtime != "openvino":
-        print("ocr models: INT8 models are only for the rapidocr engine on OpenVINO")
-        return 0
-    if args.force:
-        options = replace(options, precision="int8")
-    engine = get_engine(options)
-    print(f"ocr models: {engine.version}")
-    return 1 if options.precision == "int8" and "int8" not in engine.version else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        yield _pixels(degrader(pool.pop(0), rng))
