@@ -201,8 +201,8 @@ def ensure_int8(det_model: Path, rec_model: Path, cache_dir: Path | None,
         found = find_int8(directory)  # another process may have built it meanwhile
         if found is not None:
             return found
-        log.warning("building the INT8 OCR models in %s (once per installation, about a "
-                    "minute)", directory)
+        log.warning("building the INT8 OCR models in %s (once per installation, a few "
+                    "minutes)", directory)
         scratch = Path(tempfile.mkdtemp(prefix=".int8-build-", dir=cache_dir))
         try:
             context = multiprocessing.get_context("spawn")  # never fork a loaded runtime
