@@ -11,9 +11,12 @@ nothing else decides. The rule (also in the README, "Who may see what"):
 * **Clerks** read every case of their center (the applicant may come back to any window),
   but add paper (batches) and route cases only in the cases they *handle*: the ones they
   opened, or that their center's admin handed to them.
-* **Reviewers and approvers** work on the cases of their center that are routed to them,
-  or routed to nobody in particular (the whole center's queue). A case routed to another
-  reviewer is invisible to them (404).
+* **Reviewers** work on the cases of their center that are routed to them, or routed to
+  nobody in particular (the whole center's review queue). A case routed to another
+  reviewer is invisible to them (404). Routing is done by the center's admin or the
+  handling clerk (`POST /cases/{id}/assignment`).
+* **Approvers** work on every case of their center: they decide after the review, and
+  who may decide what (separation of duties) is the lifecycle's rule.
 * **Admins** open every case of their center; a global admin every case.
 * **System** keys (other government systems) open no case; they query the certificate
   store, bound to a case by `case_ref` (see `intake.certificates`).
@@ -33,9 +36,11 @@ from storage.audit import Actor
 from storage.models import Case
 
 CLERK = "clerk"
+REVIEWER = "reviewer"
+APPROVER = "approver"
 ADMIN = "admin"
 SYSTEM = "system"
-REVIEWING_ROLES = frozenset({"reviewer", "approver"})
+REVIEWING_ROLES = frozenset({REVIEWER, APPROVER})
 STAFF_ROLES = frozenset({CLERK, *REVIEWING_ROLES})
 
 
@@ -73,9 +78,9 @@ def may_open(principal: Principal, case: Case) -> bool:
     role = principal.role
     if role == ADMIN:
         return True
-    if role == CLERK:
+    if role in (CLERK, APPROVER):
         return True
-    if role in REVIEWING_ROLES:
+    if role == REVIEWER:
         return case.reviewer_key_id is None or case.reviewer_key_id == principal.key_id
     return False
 

@@ -24,7 +24,8 @@ Purpose binding (who may ask about whom):
 * `system` keys name a case of the center they are registered in (`case_ref`, the case
   number the applicant or the clerk gave them) and a `purpose` among the purposes declared
   on the key (`docintake apikey create --role system --purpose ...`);
-* admins give a free-text purpose and case reference, audited.
+* a center's admins name a case of their center and give a free-text purpose; global
+  admins give both as free text. Audited.
 """
 
 from __future__ import annotations
@@ -508,10 +509,10 @@ class CertificateService:
 
     def _bound_case(self, session: Session, principal: Principal, action: str,
                     case_ref: str, purpose: str, **audit: Any) -> Case | None:
-        """The case a query is bound to: for staff and system keys, a case the key may
-        reach (staff: may open; system: of its center); admins' references are free text.
-        Refusals are audited and raise."""
-        if principal.role == ADMIN:
+        """The case a query is bound to: for staff, system keys and a center's admins, a
+        case the key may reach (staff and admins: may open; system: of its center); a
+        global admin's reference is free text. Refusals are audited and raise."""
+        if principal.role == ADMIN and principal.is_global:
             return None
         if principal.role == SYSTEM:
             from sqlalchemy import or_, select

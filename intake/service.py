@@ -175,8 +175,7 @@ class IntakeService:
                 case.handler_key_id = detail["handler_key_id"] = handler_key_id
             if reviewer_key_id is not None:
                 key = session.get(ApiKey, reviewer_key_id)
-                if key is None or key.role not in ("reviewer", "approver") \
-                        or key.center_id != case.center_id:
+                if key is None or key.role != "reviewer" or key.center_id != case.center_id:
                     raise IntakeError("case.assignee_invalid", key_id=reviewer_key_id,
                                       role_zh="审核人员", role_en="reviewer")
                 case.reviewer_key_id = detail["reviewer_key_id"] = reviewer_key_id

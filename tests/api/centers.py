@@ -18,7 +18,7 @@ from intake.runtime import Runtime
 from intake.settings import load_settings
 from tests.helpers import serve_in_thread
 
-ROLES = ("clerk", "reviewer", "admin", "system")
+ROLES = ("clerk", "reviewer", "approver", "admin", "system")
 SYSTEM_PURPOSE = "个体工商户登记核验"
 GLOBAL = Principal(None, "test operator", "admin")
 
@@ -47,6 +47,9 @@ class TwoCenters:
 
 
 def start_two_centers(tmp_path: Path, **settings: Any) -> tuple[TwoCenters, Any]:
+    """The live app with centers `a` and `b`; keys "a.clerk", "a.clerk2", "a.reviewer",
+    "a.reviewer2", "a.approver", "a.admin", "a.system", the same for "b" (without the
+    second clerk and reviewer), "global" (a global admin) and "default.clerk"."""
     runtime = Runtime.from_settings(load_settings(data_dir=tmp_path / "data",
                                                   task_mode="thread", **settings))
     keys = KeyService(runtime)
