@@ -54,7 +54,7 @@ def _case_context(request: Request, case_id: str, person: Any) -> dict[str, Any]
     report = service.case_report(case_id, principal=principal)
     batches = [service.batch_progress(b, principal=principal) for b in case.batch_ids]
     processing = any(not b.finished for b in batches)
-    notices = NoticeService(service.runtime).of_case(case_id)
+    notices = NoticeService(service.runtime).of_case(case_id, principal=principal)
     slots = []
     for slot in report.get("slots", []):
         findings = [str(f.get("message", "")).split("(", 1)[0]
@@ -199,7 +199,7 @@ def notice_pdf(case_id: str, notice_id: str, request: Request, person: Reader) -
     """The stored notice, byte for byte, for printing from the page."""
     service = _service(request)
     service.get_case(case_id, principal=person.principal)  # the access rule
-    view, data = NoticeService(service.runtime).pdf(notice_id)
+    view, data = NoticeService(service.runtime).pdf(notice_id, principal=person.principal)
     if view["case_id"] != case_id:
         raise IntakeError("notice.not_found", notice_id=notice_id)
     return Response(data, media_type="application/pdf",

@@ -38,7 +38,7 @@ EVERYONE = frozenset({"clerk", "reviewer", "approver", "admin", "system"})
 ADMINS = frozenset({"admin"})
 GLOBAL_ONLY = frozenset({"global"})  # admins of every center only
 HIDDEN_CODES = {"case.not_found", "batch.not_found", "notice.not_found", "apikey.not_found",
-                "certificate.case_ref_invalid"}
+                "certificate.case_ref_invalid", "stack.not_found", "inbox.page_not_found"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ class Target:
     holder: str
     spare_key_id: int
     reviewer_key_id: int
+    stack_id: str
+    page_id: str
     counter: Iterator[int] = field(default_factory=itertools.count)
 
 
@@ -127,6 +129,13 @@ API: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/keys/{key_id}/rotate"): Rule(ADMINS, "key",
                                                    body=lambda t: {"overlap_hours": 1}),
     ("GET", "/api/v1/centers"): Rule(ADMINS),
+    ("GET", "/api/v1/cases/{case_id}/cover-sheet.pdf"): Rule(CASE_WRITERS, "case",
+                                                             change=True),
+    ("POST", "/api/v1/stacks"): Rule(CASE_WRITERS),  # no files: 422 past the role check
+    ("GET", "/api/v1/stacks/{stack_id}"): Rule(CASE_WRITERS, "stack"),
+    ("GET", "/api/v1/inbox"): Rule(CASE_WRITERS),
+    ("POST", "/api/v1/inbox/{page_id}/attach"): Rule(
+        CASE_WRITERS, "page", change=True, body=lambda t: {"case_id": t.case_id}),
     ("POST", "/api/v1/centers"): Rule(
         GLOBAL_ONLY, body=lambda t: {"code": f"m{next(t.counter)}", "name": "矩阵"}),
 }
@@ -143,6 +152,18 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("POST", "/login"): "public",  # signing in: refused without its form and CSRF token
     ("POST", "/logout"): "session",
     ("GET", "/"): "session",
+    # The window in the browser: a signed-in person acts as the principal of their key.
+    ("GET", "/window"): "session",
+    ("POST", "/window/cases"): "session",
+    ("GET", "/cases/{case_id}"): "session",
+    ("GET", "/cases/{case_id}/live"): "session",
+    ("POST", "/cases/{case_id}/upload"): "session",
+    ("POST", "/cases/{case_id}/accept"): "session",
+    ("POST", "/cases/{case_id}/accept-tolerant"): "session",
+    ("POST", "/cases/{case_id}/refuse"): "session",
+    ("POST", "/cases/{case_id}/one-time-notice"): "session",
+    ("GET", "/cases/{case_id}/notices/{notice_id}.pdf"): "session",
+    ("GET", "/cases/{case_id}/pages/{page_id}/thumbnail.png"): "session",
     ("MOUNT", "/static"): "public",
 }
 
@@ -179,9 +200,10 @@ def expected(rule: Rule, who: str, target: str) -> str:
     if role not in rule.roles:
         return "role"
     other_center = center is not None and center != target
-    if rule.obj in ("case", "batch", "notice", "key", "case_ref") and other_center:
+    if rule.obj in ("case", "batch", "notice", "key", "case_ref", "stack", "page") \
+            and other_center:
         return "hidden"
-    if rule.obj in ("case", "batch", "notice", "case_ref"):
+    if rule.obj in ("case", "batch", "notice", "case_ref", "page"):
         if who == "a.reviewer2" and target == "a":
             return "hidden"  # routed to a.reviewer
         if rule.change and role == "clerk" and who != "a.clerk":
@@ -209,7 +231,8 @@ def outcome(response: httpx.Response) -> str:
 def _path(template: str, t: Target) -> str:
     return template.format(case_id=t.case_id, batch_id=t.batch_id, notice_id=t.notice_id,
                            cert_id=t.cert_id, document_id=t.document_id, holder_id=t.holder,
-                           key_id=t.spare_key_id, code=ITEM)
+                           key_id=t.spare_key_id, code=ITEM, stack_id=t.stack_id,
+                           page_id=t.page_id)
 
 
 def _params(template: str, t: Target) -> dict[str, str]:
@@ -219,6 +242,22 @@ def _params(template: str, t: Target) -> dict[str, str]:
     if template == "/api/v1/progress":
         return {"number": t.case_number, "code": "000000"}
     return {}
+
+
+def _inbox_page(api: TwoCenters, who: str) -> tuple[str, str]:
+    """A scanned stack without cover sheets: its page waits in the center's inbox."""
+    import time
+
+    with api.client(who) as clerk:
+        stack = clerk.post("/stacks", files=[
+            ("files", ("stack.pdf", packet("李四", resident_id(78), with_id_card=False),
+                       "application/pdf"))]).json()
+        deadline = time.monotonic() + 120
+        while (progress := clerk.get(f"/stacks/{stack['id']}").json())["status"] != \
+                "completed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert progress["inbox"], progress
+    return stack["id"], progress["inbox"][0]["id"]
 
 
 def _setup(api: TwoCenters) -> dict[str, Target]:
@@ -242,13 +281,15 @@ def _setup(api: TwoCenters) -> dict[str, Target]:
             assert certs.status_code == 200 and certs.json(), certs.text
         with api.client(f"{center}.admin") as admin:
             spare = admin.post("/keys", json={"role": "clerk", "name": "spare"}).json()
+        stack_id, page_id = _inbox_page(api, f"{center}.clerk")
         targets[center] = Target(
             center=center, case_id=case["id"], case_number=case["number"],
             batch_id=batch["id"],
             document_id=next(d["id"] for d in report["documents"] if d["type"] == "id_card"),
             notice_id=notices[0]["id"], cert_id=certs.json()[0]["id"], holder=holder,
             spare_key_id=spare["key"]["id"],
-            reviewer_key_id=api.key_ids[f"{center}.reviewer"])
+            reviewer_key_id=api.key_ids[f"{center}.reviewer"], stack_id=stack_id,
+            page_id=page_id)
     with api.client("a.admin") as admin:
         routed = admin.post(f"/cases/{targets['a'].case_id}/assignment",
                             json={"reviewer_key_id": api.key_ids["a.reviewer"]})
