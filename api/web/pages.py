@@ -172,4 +172,6 @@ def home(request: Request, person: Person) -> Response:
     """Each role starts where its work is."""
     if person.role == "clerk":
         return RedirectResponse("/window", status_code=303)
+    if person.role == "reviewer":
+        return RedirectResponse("/review", status_code=303)
     return render(request, "home.html", person)

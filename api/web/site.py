@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import pages, window
+from api.web import pages, review, supervision, window
 
 
 def install(app: FastAPI) -> None:
@@ -15,6 +15,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(pages.HERE / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(window.router)
+    app.include_router(review.router)
+    app.include_router(supervision.router)
 
     @app.exception_handler(pages.SignInRequired)
     async def _to_sign_in(request: Request, _: pages.SignInRequired) -> Response:
