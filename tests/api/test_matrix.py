@@ -121,6 +121,9 @@ API: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/certificates/expire"): Rule(ADMINS),
     ("POST", "/api/v1/cases/{case_id}/documents/{document_id}/verify"): Rule(
         frozenset({"reviewer", "admin"}), "case", body=lambda t: {}),
+    ("POST", "/api/v1/cases/{case_id}/documents/{document_id}/fields/{field}/correction"):
+        Rule(frozenset({"reviewer", "approver", "admin"}), "case",
+             body=lambda t: {"value": "王小明", "reason": "matrix"}),
     ("GET", "/api/v1/audit"): Rule(ADMINS),
     ("GET", "/api/v1/audit/holders/{holder_id}"): Rule(ADMINS),
     ("GET", "/api/v1/keys"): Rule(ADMINS),
@@ -232,7 +235,7 @@ def _path(template: str, t: Target) -> str:
     return template.format(case_id=t.case_id, batch_id=t.batch_id, notice_id=t.notice_id,
                            cert_id=t.cert_id, document_id=t.document_id, holder_id=t.holder,
                            key_id=t.spare_key_id, code=ITEM, stack_id=t.stack_id,
-                           page_id=t.page_id)
+                           page_id=t.page_id, field="name")
 
 
 def _params(template: str, t: Target) -> dict[str, str]:
