@@ -167,6 +167,14 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("POST", "/cases/{case_id}/one-time-notice"): "session",
     ("GET", "/cases/{case_id}/notices/{notice_id}.pdf"): "session",
     ("GET", "/cases/{case_id}/pages/{page_id}/thumbnail.png"): "session",
+    # The reviewer's workbench and the supervision board, likewise.
+    ("GET", "/review"): "session",
+    ("GET", "/review/{case_id}"): "session",
+    ("POST", "/review/{case_id}/correction"): "session",
+    ("POST", "/review/{case_id}/documents/{document_id}/verify"): "session",
+    ("GET", "/review/{case_id}/pages/{page_id}/image.png"): "session",
+    ("POST", "/review/{case_id}/recommendation"): "session",
+    ("GET", "/supervision"): "session",
     ("MOUNT", "/static"): "public",
 }
 
