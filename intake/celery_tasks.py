@@ -128,7 +128,16 @@ def register_tasks(app: Celery) -> None:
         pipeline = _pipeline(app)
         try:
             try:
-                status = pipeline.read_or_fail(page_id)
+                if (_redelivered(self.request)
+                        and _count_redelivery(app, settings, page_id) > MAX_REDELIVERIES):
+                    # Its worker died every time it read this page (an engine crash, the
+                    # OOM killer): given back at the front of the queue, it would take
+                    # down every worker in turn.
+                    log.error("page read %d times without an answer; failing it",
+                              MAX_REDELIVERIES + 1, extra={**context, "code": WORKER_LOST})
+                    status = pipeline.fail_page(page_id, WORKER_LOST)
+                else:
+                    status = pipeline.read_or_fail(page_id)
             except TRANSIENT_ERRORS as exc:
                 if self.request.retries < max_retries:
                     raise _retry(self, exc, "read", context) from exc
@@ -176,6 +185,33 @@ def register_tasks(app: Celery) -> None:
         except RETRYABLE as exc:
             raise _retry(self, exc, "stack", context) from exc
         return 1
+
+
+MAX_REDELIVERIES = 3
+WORKER_LOST = "page.worker_lost"
+
+
+def _redelivered(request: Any) -> bool:
+    """Was this message given back after its worker died (kombu marks it)?"""
+    delivery = getattr(request, "delivery_info", None) or {}
+    headers = getattr(request, "headers", None) or {}
+    return bool(delivery.get("redelivered") or headers.get("redelivered")
+                or getattr(request, "redelivered", False))
+
+
+def _count_redelivery(app: Celery, settings: Settings, page_id: str) -> int:
+    """One more redelivery of this page's read, counted in the broker for a day; 0 when
+    the broker cannot count (reading the page then goes ahead)."""
+    key = f"{settings.task_queue}:redeliveries:{page_id}"
+    try:
+        with app.connection_for_write() as conn:
+            client: Any = conn.default_channel.client
+            count = int(client.incr(key))
+            client.expire(key, 86400)
+            return count
+    except Exception:
+        log.warning("could not count a redelivery", exc_info=True)
+        return 0
 
 
 def _all_pages_finished(runtime: Runtime, batch_id: str) -> bool:

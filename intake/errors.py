@@ -117,6 +117,10 @@ declare("batch.empty", 422, "没有上传任何文件。", "No files in the uplo
 declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
         "At most {limit} files per batch; upload the rest in another batch.")
 declare("batch.not_found", 404, "批次 {batch_id} 不存在。", "Batch {batch_id} not found.")
+declare("page.worker_lost", 422,
+        "第 {page} 页多次导致识别进程中断，已停止处理。请重新扫描该页后上传。",
+        "Page {page} stopped the reading process several times and is no longer read; "
+        "please rescan it and upload it again.")
 declare("batch.cancelled", 422, "本批次已被管理员取消，第 {page} 页未识别。如仍需要，请重新上传。",
         "The batch was cancelled by an administrator and page {page} was not read; upload it "
         "again if it is still needed.")

@@ -183,6 +183,11 @@ def test_a_worker_killed_mid_page_loses_no_page_and_duplicates_none(
         writes = _writes(cluster, batch.id)
         assert writes == Counter({p.id: 1 for p in pages}), "a page's result written twice"
         assert all(writes[v] == 1 for v in victims)
+        # The victims came back marked as redelivered, and were counted (a page whose
+        # worker dies at every try is failed after three, `intake.celery_tasks`).
+        r = cluster.redis()
+        assert all(int(r.get(f"{cluster.token}:redeliveries:{v}") or 0) >= 1
+                   for v in victims)
         assert _completions(cluster, batch.id) == 1
         with cluster.runtime.database.session() as session:
             documents = CaseRepository(session).documents_of_case(case.id)

@@ -395,3 +395,25 @@ def test_a_later_batch_is_not_queued_behind_an_earlier_batch_s_tail(
             order.append("big" if message.payload[0][1] == big else "small")
     # First come, first served would read the 20 pages of the big batch first.
     assert order == ["big", "big", "small", "small"] + ["big"] * 18
+
+
+def test_a_page_whose_worker_died_at_every_try_is_failed_not_read_forever(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, r = celery_runtime
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(2, "申请书"))])
+    app = runner.app
+    assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 2
+    poison, ordinary = _page_ids(runtime, batch.id)
+    # Three redeliveries already came back without an answer (the process died each time).
+    r.set(f"{runtime.settings.task_queue}:redeliveries:{poison}", 3)
+    given_back = {"redelivered": True}
+    assert app.tasks[READ].apply(args=[poison, batch.id], headers=given_back).get() == "failed"
+    # A page given back once is read as usual.
+    assert app.tasks[READ].apply(args=[ordinary, batch.id], headers=given_back).get() == "done"
+    assert app.tasks[ASSESS].apply(args=[batch.id]).get() is True
+    report = service.case_report(case.id)
+    assert [u["code"] for u in report["unreadable"]] == ["page.worker_lost"]
+    assert report["unreadable"][0]["message"].startswith("第 1 页多次导致识别进程中断")
