@@ -638,8 +638,17 @@ def power_of_attorney(rng: random.Random, principal: str, principal_id: str | No
             blocks.append(S.Block("line", f"统一社会信用代码：{principal_id}"))
         blocks += [
             S.Block("gap", extra="16"),
-            S.Block("line", f"{rng.choice(('受托人', '被委托人', '受托人', '代理人'))}：{agent.name}"),
-            S.Block("line", f"{rng.choice(('身份证号码', '证件号码', '公民身份号码'))}：{agent.id_number}"),
+        ]
+        who = rng.choice(('受托人', '被委托人', '受托人', '代理人'))
+        id_label = rng.choice(('身份证号码', '证件号码', '公民身份号码'))
+        # One line: "受托人：张三  性别：男" (a stream of its own, so that adding this
+        # form left every other draw of the tuning split as it was).
+        if random.Random(f"poa-sex/{agent.id_number}").random() < 0.3:
+            blocks.append(S.Block("line", f"{who}：{agent.name}  性别：{agent.sex}"))
+        else:
+            blocks.append(S.Block("line", f"{who}：{agent.name}"))
+        blocks += [
+            S.Block("line", f"{id_label}：{agent.id_number}"),
             S.Block("line", f"联系电话：{agent.phone}"),
             S.Block("gap", extra="30"),
             S.Block("line", f"{rng.choice(('委托事项', '委托内容'))}：{matter}"),

@@ -307,3 +307,11 @@ def test_a_credit_code_is_not_taken_for_a_repaired_id_number(catalog: Catalog) -
                 title="食品经营许可申请书")
     f = extract_fields(catalog.material_types["application_form"], form)
     assert f["applicant_id"].value == "91210102870104313B" and f["applicant_id"].valid
+
+
+def test_agent_line_that_goes_on_with_sex_and_id_number(catalog: Catalog) -> None:
+    poa = page(0, [f"委托人：{COMPANY}", f"受托人：{AGENT[0]}  性别：男",
+                   f"身份证号码：{AGENT[1]}"], title="授权委托书")
+    fields = extract_fields(catalog.material_types["power_of_attorney"], poa)
+    assert fields["agent_name"].value == AGENT[0]
+    assert fields["agent_id_number"].value == AGENT[1]
