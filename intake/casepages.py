@@ -180,6 +180,7 @@ class FieldView:
     messages: tuple[str, ...]  # why, in words
     provenance: str
     corrected: bool
+    masked: bool = False  # shown masked by the policy: it cannot be corrected from here
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,8 @@ def review_materials(runtime: Runtime, report: Mapping[str, Any], pages: Sequenc
                 None if value is None else str(value), confidence,
                 int(page) if isinstance(page, int) else None, box,
                 "failing" if hard else "uncertain" if soft and not corrected else "",
-                tuple(dict.fromkeys(messages)), provenance, corrected is not None))
+                tuple(dict.fromkeys(messages)), provenance, corrected is not None,
+                masked=bool(data.get("masked"))))
         out.append(MaterialView(str(doc["id"]), str(doc.get("type")),
                                 mtype.name if mtype else str(doc.get("type")),
                                 tuple(doc.get("pages") or ()),

@@ -143,6 +143,8 @@ declare("correction.field_unknown", 404, "材料“{type_zh}”没有字段 {fie
 declare("correction.value_too_long", 422, "更正后的值过长（最多 {limit} 个字符）。",
         "The corrected value is too long (at most {limit} characters).")
 declare("correction.no_field", 422, "请先选择要更正的字段。", "Choose the field to correct first.")
+declare("correction.masked", 403, "字段“{field}”对您的角色脱敏显示，不能由您更正。",
+        "Field {field} is masked for your role; you cannot correct it.")
 declare("correction.case_closed", 409, "案件当前为“{state_zh}”状态，不能再更正材料。",
         "The case is {state}; its materials can no longer be corrected.")
 declare("certificate.not_verifiable", 422, "该材料不能作为证照入库：{reason_zh}。",

@@ -320,6 +320,7 @@ class IntakeService:
             VALUE_LIMIT,
         )
         from intake.lifecycle import STATE_NAMES
+        from intake.masking import action as masking_action
         from storage.audit import AuditLog
         from storage.corrections import FieldCorrections
 
@@ -331,6 +332,10 @@ class IntakeService:
         value = (value or "").strip()
         if len(value) > VALUE_LIMIT:
             raise IntakeError("correction.value_too_long", limit=VALUE_LIMIT)
+        # A role that sees the field masked never saw the value it would replace.
+        kind = Masker(principal.role, self.runtime.catalog).kinds.get(field_name)
+        if kind is not None and masking_action(kind, principal.role) != "full":
+            raise IntakeError("correction.masked", field=field_name)
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             repo.lock_case(case_id)  # one writer of the case's report at a time

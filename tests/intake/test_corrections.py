@@ -141,3 +141,16 @@ def test_the_latest_correction_wins_and_is_revalidated() -> None:
     assert field.box == (1.0, 2.0, 3.0, 4.0) and field.confidence == 1.0
     other = Document("d1", "id_card", (3,), 0.9, dict(doc.fields))  # renumbered: not it
     assert apply_corrections([other], [fix(GOOD, "1")], catalog)[0] is other
+
+
+def test_a_role_that_sees_a_field_masked_cannot_correct_it(world: World) -> None:
+    case_id = world.case_with_misread_card()
+    card = _card(world.service.case_report(case_id, principal=world.people["reviewer"]))
+    admin = Principal(None, "center admin", "admin", center_id=1)
+    with pytest.raises(IntakeError) as caught:
+        world.service.correct_field(case_id, card["id"], "id_number", GOOD, "x",
+                                    principal=admin)
+    assert caught.value.code == "correction.masked"
+    after = world.service.correct_field(case_id, card["id"], "name", "张三", "核对",
+                                        principal=admin)  # a name is not masked
+    assert _card(after)["fields"]["name"]["corrected"]["by"] == "center admin"
