@@ -1,6 +1,9 @@
 """Bearer API keys tied to roles and service centers. A missing, unknown, revoked or
 expired key is 401; a known key whose role may not use the route is 403. Which *objects*
-a key may touch is decided in the service layer (`intake.access`), not here."""
+a key may touch is decided in the service layer (`intake.access`), not here.
+
+The key is first checked by `api.guard.RequestGuard`, before any request body is read; it
+leaves the principal in `request.state`, and `current_principal` takes it from there."""
 
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ def _runtime(request: Request) -> Runtime:
 def principal_of(runtime: Runtime, presented: str) -> Principal:
     """The principal of a presented key, checked now (revocation and expiry take effect
     on the next request; nothing is cached)."""
+    if len(presented) > MAX_KEY_LENGTH or not presented.isprintable():
+        raise IntakeError("auth.invalid_key", headers=CHALLENGE)
     now = datetime.now(UTC)
     with runtime.database.session() as session:
         row = find_key(session, presented)
@@ -41,10 +46,24 @@ def principal_of(runtime: Runtime, presented: str) -> Principal:
                          row.center_id, tuple(row.purposes or ()))
 
 
+MAX_KEY_LENGTH = 200
+"""Longer than any key we issue; a longer presented key is refused without a lookup."""
+
+
+def principal_for_key(runtime: Runtime, presented: str | None) -> Principal:
+    """`principal_of` for a bearer credential that may be missing (the request guard)."""
+    if not presented:
+        raise IntakeError("auth.missing_key", headers=CHALLENGE)
+    return principal_of(runtime, presented)
+
+
 def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked  # checked by the request guard, before the body was read
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise IntakeError("auth.missing_key", headers=CHALLENGE)
     principal = principal_of(_runtime(request), credentials.credentials)
