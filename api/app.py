@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import problems
+from api.guard import RequestGuard
 from api.routes import (
     audit,
     cases,
@@ -52,6 +53,9 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app = FastAPI(title="docintake", version="0.1.0", lifespan=lifespan,
                   description="Document intake and OCR verification for service centers.",
                   docs_url=None, redoc_url=None, openapi_url=None)
+    # Keys and body sizes are checked before any route reads a body (inside the security
+    # headers, so that its refusals carry them too).
+    app.add_middleware(RequestGuard, router=app.router, runtime=runtime)
     app.add_middleware(SecurityHeaders)
     app.state.runtime = runtime
     app.state.service = IntakeService(runtime, runner)

@@ -101,7 +101,7 @@ def demo(
             case = service.create_case(packet.item_code, acceptance_date=packet.acceptance_date)
             out.rule(f"{packet.name}: {case.item_name} ({case.number})")
             out.print(packet.description)
-            uploads = [Upload(p.name, p.read_bytes()) for p in packet.files]
+            uploads = [Upload.from_bytes(p.name, p.read_bytes()) for p in packet.files]
             batch = service.upload_batch(case.id, uploads)
             _follow(service, batch.id)
             report = service.case_report(case.id)

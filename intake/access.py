@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from intake.errors import IntakeError
+from intake.inputs import bounded, is_uuid
 from storage.audit import Actor
 from storage.models import Case
 
@@ -99,8 +100,8 @@ def case_for(session: Session, principal: Principal, case_id: str, *,
              change: bool = False) -> Case:
     """The case, if the principal may open it (and, with `change`, change it); otherwise
     404 `case.not_found` for a case it may not see and 403 `case.not_yours` for a case of
-    its center it may see but not change."""
-    case = session.get(Case, case_id)
+    its center it may see but not change. An id not shaped like ours is never queried."""
+    case = session.get(Case, case_id) if is_uuid(case_id) else None
     guard(principal, case, case_id, change=change)
     assert case is not None
     return case
@@ -110,9 +111,9 @@ def guard(principal: Principal, case: Case | None, case_id: str, *,
           change: bool = False) -> None:
     """`case_for` on a case already loaded (e.g. under a row lock)."""
     if case is None or not may_open(principal, case):
-        raise IntakeError("case.not_found", case_id=case_id)
+        raise IntakeError("case.not_found", case_id=bounded(case_id, 80))
     if change and not may_change(principal, case):
-        raise IntakeError("case.not_yours", case_id=case_id)
+        raise IntakeError("case.not_yours", case_id=bounded(case_id, 80))
 
 
 def case_by_number(session: Session, principal: Principal, number: str) -> Case | None:

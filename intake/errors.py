@@ -80,7 +80,8 @@ for _code, (_zh, _en) in SOURCE_MESSAGES.items():
 # -- requests and authentication --------------------------------------------------------
 declare("request.invalid", 422, "请求参数有误。", "The request is missing or has invalid fields.")
 declare("request.malformed", 400, "请求格式有误，无法解析。", "The request body is malformed.")
-declare("request.too_large", 413, "请求内容过大。", "The request body is too large.")
+declare("request.too_large", 413, "请求内容超过 {limit_kb} KB。",
+        "The request body is larger than {limit_kb} KB.")
 declare("route.not_found", 404, "请求的地址不存在。", "No such route.")
 declare("method.not_allowed", 405, "不支持该请求方法。", "Method not allowed on this route.")
 declare("internal.error", 500, "服务内部错误，请稍后重试。", "Internal error; please retry later.")
@@ -116,6 +117,13 @@ declare("case.decision_invalid", 422, "决定须为准予许可（approve）或�
 declare("batch.empty", 422, "没有上传任何文件。", "No files in the upload.")
 declare("batch.too_many_files", 413, "一次最多上传 {limit} 个文件，请分批上传。",
         "At most {limit} files per batch; upload the rest in another batch.")
+declare("batch.too_large", 413, "本批次文件合计超过 {limit_mb} MB，请分批上传。",
+        "The files of one upload may total at most {limit_mb} MB; upload the rest in "
+        "another batch.")
+declare("batch.not_multipart", 400, "上传须为 multipart/form-data 格式，文件放在 files 字段。",
+        "Upload the files as multipart/form-data in the field 'files'.")
+declare("batch.malformed", 400, "上传内容格式有误，无法解析：{reason}。",
+        "The multipart upload cannot be parsed: {reason}.")
 declare("batch.not_found", 404, "批次 {batch_id} 不存在。", "Batch {batch_id} not found.")
 declare("page.worker_lost", 422,
         "第 {page} 页多次导致识别进程中断，已停止处理。请重新扫描该页后上传。",

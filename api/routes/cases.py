@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Header, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import CaseReader, CaseWriter, Principal, require
+from api.guard import streamed_upload
 from api.schemas import (
     BatchPublic,
     CaseAssignment,
@@ -15,8 +17,9 @@ from api.schemas import (
     FieldCorrectionRequest,
 )
 from api.security import rate_limited
+from api.uploads import multipart_body, received_files
 from intake.errors import IntakeError
-from intake.service import IntakeService, Upload
+from intake.service import IntakeService
 
 router = APIRouter(tags=["cases"])
 BatchCanceller = Annotated[Principal, require("admin")]
@@ -52,25 +55,30 @@ def assign_case(case_id: str, body: CaseAssignment, request: Request,
         reviewer_key_id=body.reviewer_key_id, unroute=body.unroute))
 
 
+UPLOAD_BODY = multipart_body("Scans: PDF, TIFF, JPEG or PNG")
+
+
 @router.post("/cases/{case_id}/batches", status_code=status.HTTP_202_ACCEPTED,
-             response_model=BatchPublic)
+             response_model=BatchPublic, openapi_extra=UPLOAD_BODY)
+@streamed_upload
 async def upload_batch(
     case_id: str,
     request: Request,
     principal: CaseWriter,
-    files: Annotated[list[UploadFile], File(description="Scans: PDF, TIFF, JPEG or PNG")],
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200,
+                                                  pattern=r"^[\x21-\x7e]+$")] = None,
 ) -> BatchPublic:
+    """Files arrive streamed (see `api.uploads`); storing them, the database and the hand-
+    over to the workers run in a worker thread, never on the event loop."""
     service = _service(request)
-    limit = service.runtime.settings.max_upload_bytes
-    uploads = []
-    for upload in files:
-        # Read one byte past the limit: enough to know a file is too big without holding
-        # an arbitrarily large body in memory.
-        data = await upload.read(limit + 1)
-        uploads.append(Upload(upload.filename or "", data, upload.content_type))
-    progress = service.upload_batch(case_id, uploads, idempotency_key=idempotency_key,
-                                    principal=principal)
+    settings = service.runtime.settings
+    # a case the key may not see is a 404 before the body is read
+    await run_in_threadpool(lambda: service.get_case(case_id, principal=principal))
+    async with received_files(request, max_parts=settings.max_files_per_batch,
+                              max_file_bytes=settings.max_upload_bytes) as uploads:
+        progress = await run_in_threadpool(
+            lambda: service.upload_batch(case_id, uploads, idempotency_key=idempotency_key,
+                                         principal=principal))
     return BatchPublic.of(progress)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import CaseWriter
+from api.guard import streamed_upload
 from api.schemas_stacks import AttachRequest, InboxPublic, StackPagePublic, StackPublic
+from api.uploads import multipart_body, received_files
 from intake.stack_service import StackService
-from intake.uploads import Upload
 
 router = APIRouter(tags=["scanner stations"])
 
@@ -28,22 +30,24 @@ def cover_sheet(case_id: str, request: Request, principal: CaseWriter) -> Respon
         "Content-Disposition": f'inline; filename="cover-{number}.pdf"'})
 
 
-@router.post("/stacks", status_code=status.HTTP_202_ACCEPTED, response_model=StackPublic)
+@router.post("/stacks", status_code=status.HTTP_202_ACCEPTED, response_model=StackPublic,
+             openapi_extra=multipart_body(
+                 "Scans of several cases, each behind its cover sheet, in order"))
+@streamed_upload
 async def upload_stack(
     request: Request,
     principal: CaseWriter,
-    files: Annotated[list[UploadFile], File(
-        description="Scans of several cases, each behind its cover sheet, in order")],
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200,
+                                                  pattern=r"^[\x21-\x7e]+$")] = None,
 ) -> StackPublic:
+    """Streamed like a batch upload (`api.uploads`); storing runs off the event loop."""
     service = _service(request)
-    limit = service.runtime.settings.max_upload_bytes
-    uploads = []
-    for upload in files:
-        data = await upload.read(limit + 1)  # one byte past the limit tells it is too big
-        uploads.append(Upload(upload.filename or "", data, upload.content_type))
-    progress = service.upload_stack(uploads, principal=principal,
-                                    idempotency_key=idempotency_key)
+    settings = service.runtime.settings
+    async with received_files(request, max_parts=settings.max_files_per_batch,
+                              max_file_bytes=settings.max_upload_bytes) as uploads:
+        progress = await run_in_threadpool(
+            lambda: service.upload_stack(uploads, principal=principal,
+                                         idempotency_key=idempotency_key))
     return StackPublic.of(progress)
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.guard import streamed_upload
 from api.web.pages import Acting, render, requires
 from intake.casepages import page_thumbnail, recent_cases, rescan_list
 from intake.errors import IntakeError
@@ -124,13 +125,14 @@ def case_live(case_id: str, request: Request, person: Reader) -> HTMLResponse:
 
 
 @router.post("/cases/{case_id}/upload")
+@streamed_upload  # the request guard allows it the upload total, not the JSON limit
 async def upload(case_id: str, request: Request, person: Acting,
                  files: Annotated[list[UploadFile], File()]) -> Response:
     if person.role not in WINDOW_ROLES:
         raise IntakeError("auth.forbidden_role", role=person.role)
     service = _service(request)
     limit = service.runtime.settings.max_upload_bytes
-    uploads = [Upload(f.filename or "", await f.read(limit + 1), f.content_type)
+    uploads = [Upload.from_bytes(f.filename or "", await f.read(limit + 1), f.content_type)
                for f in files if f.filename]
     if not uploads:
         raise IntakeError("batch.empty")

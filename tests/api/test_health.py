@@ -92,7 +92,7 @@ def test_upload_races_with_one_idempotency_key_give_one_batch(tmp_path: Path) ->
 
         def upload() -> None:
             barrier.wait()
-            ids.append(service.upload_batch(case.id, [Upload("a.pdf", pdf)],
+            ids.append(service.upload_batch(case.id, [Upload.from_bytes("a.pdf", pdf)],
                                             idempotency_key="k1").id)
 
         threads = [threading.Thread(target=upload) for _ in range(2)]

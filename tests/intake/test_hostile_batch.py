@@ -26,15 +26,15 @@ def test_a_batch_of_hostile_files_completes_with_each_its_own_code(tmp_path: Pat
         service = IntakeService(runtime, InlineRunner(runtime))
         case = service.create_case("company-establishment")
         uploads = [
-            Upload("申请书.pdf", text_pdf([["公司设立登记申请书", "申请人：王小明"]])),
-            Upload("bomb.pdf", hostile.flate_bomb_pdf(64 * MIB)),
-            Upload("scan.png", hostile.png_pixel_bomb(12_000, 12_000)),
-            Upload("heavy.pdf", hostile.heavy_text_pdf(pages=4, operators=800_000)),
-            Upload("材料.zip", hostile.zip_of({"a.pdf": b"%PDF-1.7"})),
-            Upload("材料.docx", hostile.docx()),
-            Upload("证照.ofd", hostile.ofd()),
-            Upload("login.pdf", hostile.html_named_pdf()),
-            Upload("pages.pdf", hostile.many_pages_pdf(5000)),
+            Upload.from_bytes("申请书.pdf", text_pdf([["公司设立登记申请书", "申请人：王小明"]])),
+            Upload.from_bytes("bomb.pdf", hostile.flate_bomb_pdf(64 * MIB)),
+            Upload.from_bytes("scan.png", hostile.png_pixel_bomb(12_000, 12_000)),
+            Upload.from_bytes("heavy.pdf", hostile.heavy_text_pdf(pages=4, operators=800_000)),
+            Upload.from_bytes("材料.zip", hostile.zip_of({"a.pdf": b"%PDF-1.7"})),
+            Upload.from_bytes("材料.docx", hostile.docx()),
+            Upload.from_bytes("证照.ofd", hostile.ofd()),
+            Upload.from_bytes("login.pdf", hostile.html_named_pdf()),
+            Upload.from_bytes("pages.pdf", hostile.many_pages_pdf(5000)),
         ]
         progress = service.upload_batch(case.id, uploads)
         assert progress.status == "completed"

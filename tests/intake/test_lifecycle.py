@@ -225,7 +225,8 @@ def test_return_and_supplement_restart_the_notice_clock(world: World) -> None:
         with pytest.raises(IntakeError):
             world.act(case_id, "accept", "clerk")  # wait for the supplement
     with at(date(2026, 9, 29)):  # the supplement arrives ...
-        world.service.upload_batch(case_id, [Upload("supplement.pdf", b"%PDF-1.4 not much")])
+        world.service.upload_batch(
+            case_id, [Upload.from_bytes("supplement.pdf", b"%PDF-1.4 not much")])
         life = world.life(case_id)
         # 29 Sep not counted: 30 Sep, 8, 9, 10 (Sat, working), 12 Oct
         assert (life.state, life.deadlines.notice_due) == ("prechecked", date(2026, 10, 12))

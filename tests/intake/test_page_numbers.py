@@ -58,12 +58,12 @@ def test_a_failed_page_ahead_of_the_others_shifts_no_reference(runtime: Runtime)
     owner, other = resident_id(101), resident_id(202, birth="19900515")
     uploads = [
         # case pages 1 (an image too large to decode: fails) and 2 (not a material)
-        Upload("a-first.pdf", pdf_with_huge_image()),
+        Upload.from_bytes("a-first.pdf", pdf_with_huge_image()),
         # case pages 3-5: the form, the operator's ID card, someone else's ID card
-        Upload("b-packet.pdf", text_pdf([form("王小明", owner), id_card("王小明", owner),
+        Upload.from_bytes("b-packet.pdf", text_pdf([form("王小明", owner), id_card("王小明", owner),
                                          id_card("李四", other)])),
         # case pages 6 (fails: page 1 of its file) and 7 (not a material)
-        Upload("c-last.pdf", pdf_with_huge_image(width=99_999)),
+        Upload.from_bytes("c-last.pdf", pdf_with_huge_image(width=99_999)),
     ]
     service = IntakeService(runtime, InlineRunner(runtime))
     case = service.create_case(ITEM)

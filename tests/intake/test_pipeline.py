@@ -35,7 +35,7 @@ class CrashOnNthPage:
 
 
 def _uploads(files: list[Path]) -> list[Upload]:
-    return [Upload(p.name, p.read_bytes()) for p in files]
+    return [Upload.from_bytes(p.name, p.read_bytes()) for p in files]
 
 
 @pytest.mark.ocr
@@ -111,7 +111,7 @@ def test_accepted_batches_survive_a_stopped_process(runtime: Runtime) -> None:
     recorder = RecordingRunner()
     stopped = IntakeService(runtime, recorder)
     case = stopped.create_case("individual-business-registration")
-    batch = stopped.upload_batch(case.id, [Upload("scan.pdf", data)])
+    batch = stopped.upload_batch(case.id, [Upload.from_bytes("scan.pdf", data)])
     assert recorder.submitted == [batch.id]
     assert stopped.batch_progress(batch.id).status == "received"
 
@@ -130,7 +130,7 @@ def test_stages_are_idempotent(runtime: Runtime) -> None:
     recorder = RecordingRunner()
     service = IntakeService(runtime, recorder)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("poa.pdf", data)])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("poa.pdf", data)])
     pipeline = Pipeline(runtime)
     first = pipeline.split(batch.id)
     assert len(first) == 2
@@ -162,7 +162,7 @@ def test_a_redelivered_assessment_rebuilds_a_missing_archive(runtime: Runtime) -
     service = IntakeService(runtime, InlineRunner(runtime))
     case = service.create_case("individual-business-registration")
     data = text_pdf([["个体工商户设立登记申请书", "申请人：王小明"]])
-    batch = service.upload_batch(case.id, [Upload("form.pdf", data)])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("form.pdf", data)])
     key = archive_key(batch.id)
     assert runtime.objects.exists(key)
     archive_file = runtime.settings.effective_objects_dir / key
@@ -184,7 +184,7 @@ def test_an_archive_that_cannot_be_stored_is_retried_with_backoff(runtime: Runti
     runner.pipeline.sleep = waits.append
     service = IntakeService(runtime, runner)
     case = service.create_case("individual-business-registration")
-    batch = service.upload_batch(case.id, [Upload("form.pdf", text_pdf([["申请书"]]))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("form.pdf", text_pdf([["申请书"]]))])
     assert batch.status == "completed"
     assert runtime.objects.exists(archive_key(batch.id))
     assert runtime.objects.refused == 3 and len(waits) == 3
@@ -196,7 +196,7 @@ def test_an_archive_store_that_stays_away_is_not_swallowed(runtime: Runtime) -> 
 
     service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("individual-business-registration")
-    batch = service.upload_batch(case.id, [Upload("form.pdf", text_pdf([["申请书"]]))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("form.pdf", text_pdf([["申请书"]]))])
     runtime.objects = ArchiveOutage(runtime.objects, failures=1000)
     pipeline = Pipeline(runtime, sleep=lambda _: None)
     with pytest.raises(ObjectStoreError):

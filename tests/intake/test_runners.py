@@ -24,7 +24,7 @@ def stored_batch(runtime: Runtime, pages: int, title: str) -> tuple[str, str]:
     service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("company-establishment")
     data = text_pdf([[title, f"第{n}页", "申请人：王小明"] for n in range(1, pages + 1)])
-    return case.id, service.upload_batch(case.id, [Upload(f"{title}.pdf", data)]).id
+    return case.id, service.upload_batch(case.id, [Upload.from_bytes(f"{title}.pdf", data)]).id
 
 
 def _batch_of_page(runtime: Runtime, page_id: str) -> str:
@@ -85,7 +85,7 @@ def test_shutdown_is_bounded_and_the_page_in_flight_is_read_at_the_next_start(
     service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("company-establishment")
     scan = image_pdf([draw_page(size=(600, 800))[0]])
-    batch = service.upload_batch(case.id, [Upload("scan.pdf", scan)])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("scan.pdf", scan)])
     runner = ThreadRunner(runtime, shutdown_timeout=0.05)
     runner.submit_batch(batch.id)
     try:

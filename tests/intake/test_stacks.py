@@ -204,8 +204,8 @@ def test_a_stack_lands_page_by_page_in_its_cases_or_the_inbox(runtime: Runtime) 
     first, second = stack_pdf([p for p, _ in plan[:9]]), stack_pdf([p for p, _ in plan[9:]])
     broken = b"%PDF-1.4 not really a pdf"
     progress = service.upload_stack(
-        [Upload("stack-1.pdf", first), Upload("stack-2.pdf", second),
-         Upload("jammed.pdf", broken), Upload("empty.pdf", b"")],
+        [Upload.from_bytes("stack-1.pdf", first), Upload.from_bytes("stack-2.pdf", second),
+         Upload.from_bytes("jammed.pdf", broken), Upload.from_bytes("empty.pdf", b"")],
         idempotency_key="k1")
     assert progress.status == "completed"
     assert [f.outcome for f in progress.files] == ["accepted", "accepted", "accepted",
@@ -247,7 +247,7 @@ def test_a_stack_lands_page_by_page_in_its_cases_or_the_inbox(runtime: Runtime) 
 
     # Running the stack again, or uploading it again with its key, changes nothing.
     runner.pipeline.run(progress.id)
-    again = service.upload_stack([Upload("stack-1.pdf", first)],
+    again = service.upload_stack([Upload.from_bytes("stack-1.pdf", first)],
                                  idempotency_key="k1")
     assert again.id == progress.id
     with runtime.database.session() as session:
@@ -265,7 +265,7 @@ def test_stages_run_twice_write_once(runtime: Runtime) -> None:
         "submit_stack": lambda self, s: None, "submit_batch": runner.submit_batch})())
     a, _ = _case(runtime)
     pdf = stack_pdf([raster(service.cover_sheet_pdf(a)[1]), material_page("A1", 1)])
-    stack = service.upload_stack([Upload("s.pdf", pdf)])
+    stack = service.upload_stack([Upload.from_bytes("s.pdf", pdf)])
     assert stack.status == "received"
     assert pipeline.split(stack.id) and pipeline.split(stack.id)
     page_ids = pipeline.pages_to_scan(stack.id)
@@ -286,7 +286,7 @@ def test_inbox_pages_are_attached_by_hand_once(runtime: Runtime) -> None:
     a, a_no = _case(runtime)
     b, _ = _case(runtime)
     stack = service.upload_stack(
-        [Upload("s.pdf", stack_pdf([material_page("L1", 1), material_page("L2", 2)]))])
+        [Upload.from_bytes("s.pdf", stack_pdf([material_page("L1", 1), material_page("L2", 2)]))])
     total, inbox = service.inbox()
     assert total == 2 and [p.reason_code for p in inbox] == ["stack.no_cover_sheet"] * 2
     assert all("封面页" in (p.reason_message or "") and "cover sheet" in (p.reason_message or "")
@@ -316,7 +316,7 @@ def test_a_tiff_stack_is_cut_frame_by_frame(runtime: Runtime) -> None:
     buffer = io.BytesIO()
     frames[0].save(buffer, "TIFF", save_all=True, append_images=frames[1:],
                    compression="tiff_lzw", dpi=(SCAN_DPI, SCAN_DPI))
-    progress = service.upload_stack([Upload("s.tif", buffer.getvalue())])
+    progress = service.upload_stack([Upload.from_bytes("s.tif", buffer.getvalue())])
     assert [(c.case_id, c.pages) for c in progress.cases] == [(a, 2)]
     with runtime.database.session() as session:
         files = CaseRepository(session).files_of_case(a)
@@ -339,8 +339,9 @@ def test_a_stack_never_feeds_or_shows_another_centers_cases(runtime: Runtime) ->
     # Their (valid) cover sheet scanned at our station: its pages stay in our inbox, told
     # apart from an unknown number by nothing.
     sheet = raster(service.cover_sheet_pdf(theirs, principal=there)[1])
-    stack = service.upload_stack([Upload("s.pdf", stack_pdf([sheet, material_page("X", 1)]))],
-                                 principal=here)
+    stack = service.upload_stack(
+        [Upload.from_bytes("s.pdf", stack_pdf([sheet, material_page("X", 1)]))],
+        principal=here)
     assert stack.cases == []
     assert [p.reason_code for p in stack.inbox] == ["cover.unknown_case"]
     with runtime.database.session() as session:

@@ -21,8 +21,8 @@ def test_batch_archive_is_stored_after_assessment(runtime, engine):
     digital = text_pdf([["营业执照", "统一社会信用代码 91350211MA2Y1234XN"]])
     service = IntakeService(runtime, InlineRunner(runtime))
     case = service.create_case(next(iter(runtime.catalog.items)))
-    progress = service.upload_batch(case.id, [Upload("id.jpg", jpeg),
-                                              Upload("licence.pdf", digital)])
+    progress = service.upload_batch(case.id, [Upload.from_bytes("id.jpg", jpeg),
+                                              Upload.from_bytes("licence.pdf", digital)])
     assert progress.status == "completed"
     pdf = runtime.objects.get(archive_key(progress.id))
     with pikepdf.open(io.BytesIO(pdf)) as doc:

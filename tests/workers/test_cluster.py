@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_page_loses_no_page_and_duplicates_none(
     extra = build_packet("individual-committed", tmp_path / "extra", seed=5)
     expected_pages = company.page_count + extra.page_count
     assert expected_pages >= 8
-    uploads = [Upload(f"{p.parent.name}-{p.name}", p.read_bytes())
+    uploads = [Upload.from_bytes(f"{p.parent.name}-{p.name}", p.read_bytes())
                for p in [*company.files, *extra.files]]
 
     runner = CeleryRunner(cluster.runtime, sweep=False)
@@ -336,7 +336,7 @@ def test_a_pool_process_killed_while_the_other_is_busy_is_replaced(
     """A replacement pool process loads its model (seconds, on a busy machine) before it
     reports ready; the node must wait for it rather than kill it and try again."""
     packet = build_packet("company-complete-no-agent", tmp_path / "pool", seed=9)
-    uploads = [Upload(p.name, p.read_bytes()) for p in packet.files]
+    uploads = [Upload.from_bytes(p.name, p.read_bytes()) for p in packet.files]
     runner = CeleryRunner(cluster.runtime, sweep=False)
     service = IntakeService(cluster.runtime, runner)
     try:

@@ -44,7 +44,7 @@ def _stack(runtime: Runtime, runner: Any) -> tuple[str, str, str]:
     pdf = stack_pdf([material_page("L1", 1), raster(service.cover_sheet_pdf(a)[1]),
                      material_page("A1", 2), material_page("A2", 3),
                      raster(service.cover_sheet_pdf(b)[1]), material_page("B1", 4)])
-    return service.upload_stack([Upload("s.pdf", pdf)]).id, a, b
+    return service.upload_stack([Upload.from_bytes("s.pdf", pdf)]).id, a, b
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def _pdf(pages: int, title: str) -> bytes:
 def _stored_batch(runtime: Runtime, pages: int = 3) -> tuple[str, str]:
     service = IntakeService(runtime, RecordingRunner())
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("form.pdf", _pdf(pages, "授权委托书"))])
+    batch = service.upload_batch(case.id,
+                                 [Upload.from_bytes("form.pdf", _pdf(pages, "授权委托书"))])
     return case.id, batch.id
 
 
@@ -276,7 +277,7 @@ def test_split_fans_out_one_read_per_page_and_the_last_read_asks_for_assessment(
     queues = Queues.of(runtime.settings)
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(3, "申请书"))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(3, "申请书"))])
     (split_msg,) = _waiting(r, queues.batches)
     assert split_msg["headers"]["task"] == SPLIT and _args(split_msg) == [batch.id]
     r.delete(queues.batches)
@@ -307,7 +308,7 @@ def test_a_store_outage_is_retried_with_backoff_then_the_page_is_read(
     runtime, runner, _ = celery_runtime
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(1, "申请书"))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(1, "申请书"))])
     assert runner.app.tasks[SPLIT].apply(args=[batch.id]).get() == 1
     (page_id,) = _page_ids(runtime, batch.id)
     runtime.objects = FlakyStore(runtime.objects, failures=2)
@@ -324,8 +325,8 @@ def test_a_page_whose_store_stays_away_fails_alone_and_the_batch_completes(
     runtime, runner, _ = celery_runtime
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(2, "申请书")),
-                                           Upload("b.pdf", _pdf(1, "承诺书"))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(2, "申请书")),
+                                           Upload.from_bytes("b.pdf", _pdf(1, "承诺书"))])
     app = runner.app
     assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 3
     page_ids = _page_ids(runtime, batch.id)
@@ -351,7 +352,7 @@ def test_an_archive_that_cannot_be_stored_is_retried_by_the_task(
     runtime, runner, _ = celery_runtime
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(1, "申请书"))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(1, "申请书"))])
     app = runner.app
     assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 1
     (page_id,) = _page_ids(runtime, batch.id)
@@ -373,9 +374,9 @@ def test_a_later_batch_is_not_queued_behind_an_earlier_batch_s_tail(
     runtime, runner, _ = celery_runtime
     service = IntakeService(runtime, runner)
     big = service.upload_batch(service.create_case("company-establishment").id,
-                               [Upload("big.pdf", _pdf(20, "申请书"))]).id
+                               [Upload.from_bytes("big.pdf", _pdf(20, "申请书"))]).id
     small = service.upload_batch(service.create_case("company-establishment").id,
-                                 [Upload("small.pdf", _pdf(2, "承诺书"))]).id
+                                 [Upload.from_bytes("small.pdf", _pdf(2, "承诺书"))]).id
     app = runner.app
     assert app.tasks[SPLIT].apply(args=[big]).get() == 20
     assert app.tasks[SPLIT].apply(args=[small]).get() == 2

@@ -1,0 +1,208 @@
+"""Bodies are bounded and keys checked before a body is read; uploads stream to temporary
+files, hashed on the way in, with limits on parts, per file and per request; names and
+types from a request never break a batch, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from api.app import create_app
+from intake.runtime import Runtime
+from intake.settings import load_settings
+from storage.apikeys import create_api_key
+from storage.objects import original_key
+from tests.helpers import RecordingRunner, serve_in_thread, text_pdf
+
+FILE_LIMIT = 64 * 1024
+BATCH_LIMIT = 512 * 1024
+MAX_FILES = 4
+
+
+@dataclass
+class GuardedApi:
+    base_url: str
+    keys: dict[str, str]
+    runtime: Runtime
+    runner: RecordingRunner
+
+    def client(self, role: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
+        return httpx.Client(base_url=self.base_url + "/api/v1", headers=headers, timeout=60)
+
+    def new_case(self) -> str:
+        with self.client("clerk") as clerk:
+            response = clerk.post("/cases", json={"item_code": "company-establishment"})
+        assert response.status_code == 201, response.text
+        case_id: str = response.json()["id"]
+        return case_id
+
+
+@pytest.fixture
+def guarded_api(tmp_path: Path, database_url: str) -> Iterator[GuardedApi]:
+    """The real app on a socket with small upload limits, on SQLite and PostgreSQL; batches
+    are recorded, not processed."""
+    settings = load_settings(data_dir=tmp_path / "data", database_url=database_url,
+                             max_upload_bytes=FILE_LIMIT, max_batch_bytes=BATCH_LIMIT,
+                             max_files_per_batch=MAX_FILES)
+    runtime = Runtime.from_settings(settings)
+    keys = {}
+    with runtime.database.session() as session:
+        for role in ("clerk", "system"):
+            keys[role] = create_api_key(session, role=role, name=f"test {role}")[1]
+    runner = RecordingRunner()
+    url, stop = serve_in_thread(create_app(runtime, runner=runner))
+    try:
+        yield GuardedApi(url, keys, runtime, runner)
+    finally:
+        stop()
+        runtime.close()
+
+
+def _raw(base_url: str, head: str, body: bytes = b"") -> tuple[int, dict[str, object]]:
+    """Send a request head (and maybe the start of a body) on a bare socket and read the
+    answer: a server that waited for the announced body would never answer."""
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=20) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        header_block, _, rest = data.partition(b"\r\n\r\n")
+        lines = header_block.decode("latin-1").split("\r\n")
+        length = next(int(line.split(":", 1)[1]) for line in lines
+                      if line.lower().startswith("content-length:"))
+        while len(rest) < length:
+            rest += sock.recv(65536)
+    return int(lines[0].split()[1]), json.loads(rest[:length])
+
+
+def test_no_key_is_refused_before_a_byte_of_the_body(guarded_api: GuardedApi) -> None:
+    case_id = guarded_api.new_case()
+    huge = 300 * 1024 * 1024
+    for head in (
+        f"POST /api/v1/cases HTTP/1.1\nHost: x\nContent-Type: application/json\n"
+        f"Content-Length: {huge}\n",
+        f"POST /api/v1/cases/{case_id}/batches HTTP/1.1\nHost: x\n"
+        f"Content-Type: multipart/form-data; boundary=b\nContent-Length: {huge}\n",
+    ):
+        status, problem = _raw(guarded_api.base_url, head, b'{"item')
+        assert (status, problem["code"]) == (401, "auth.missing_key")
+    with guarded_api.client("clerk") as clerk:
+        assert clerk.get(f"/cases/{case_id}").json()["batch_ids"] == []
+
+
+def test_json_bodies_are_bounded_declared_or_streamed(guarded_api: GuardedApi) -> None:
+    key = guarded_api.keys["clerk"]
+    status, problem = _raw(
+        guarded_api.base_url,
+        f"POST /api/v1/cases HTTP/1.1\nHost: x\nAuthorization: Bearer {key}\n"
+        f"Content-Type: application/json\nContent-Length: {300 * 1024 * 1024}\n", b"{")
+    assert (status, problem["code"]) == (413, "request.too_large")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+        yield b'{"item_code": "company-establishment", "facts": {"x": "'
+        for _ in range(100):
+            yield b"a" * 1024
+        yield b'"}}'
+
+    with guarded_api.client("clerk") as clerk:
+        streamed = clerk.post("/cases", content=chunks(),
+                              headers={"Content-Type": "application/json"})
+        small = clerk.post("/cases", json={"item_code": "company-establishment"})
+    assert streamed.status_code == 413 and streamed.json()["code"] == "request.too_large"
+    assert small.status_code == 201
+
+
+def test_upload_streams_hashes_and_rejects_an_oversized_file_alone(
+        guarded_api: GuardedApi) -> None:
+    case_id = guarded_api.new_case()
+    pdf = text_pdf([["申请书"]])
+    big = b"%PDF-1.4\n" + b"0" * FILE_LIMIT
+    files = [("files", ("form.pdf", pdf, "application/pdf")),
+             ("files", ("big.pdf", big, "application/pdf")),
+             ("files", ("empty.pdf", b"", "application/pdf")),
+             ("note", (None, "not a file"))]
+    with guarded_api.client("clerk") as clerk:
+        response = clerk.post(f"/cases/{case_id}/batches", files=files)
+    assert response.status_code == 202, response.text
+    entries = response.json()["files"]
+    assert [(e["filename"], e["outcome"], e["error_code"]) for e in entries] == [
+        ("form.pdf", "accepted", None), ("big.pdf", "rejected", "file.too_large"),
+        ("empty.pdf", "rejected", "file.empty")]
+    digest = hashlib.sha256(pdf).hexdigest()
+    assert entries[0]["sha256"] == digest
+    assert guarded_api.runtime.objects.get(original_key(digest)) == pdf
+    assert guarded_api.runner.submitted == [response.json()["id"]]
+
+
+def test_parts_and_request_total_are_limited(guarded_api: GuardedApi) -> None:
+    case_id = guarded_api.new_case()
+    with guarded_api.client("clerk") as clerk:
+        many = clerk.post(f"/cases/{case_id}/batches",
+                          files=[("files", (f"{n}.pdf", b"%PDF-", "application/pdf"))
+                                 for n in range(MAX_FILES + 1)])
+        total = clerk.post(f"/cases/{case_id}/batches", files=[
+            ("files", (f"{n}.pdf", b"x" * (FILE_LIMIT - 1), "application/pdf"))
+            for n in range(BATCH_LIMIT // FILE_LIMIT + 1)][:MAX_FILES])
+        not_multipart = clerk.post(f"/cases/{case_id}/batches", json={"files": []})
+        no_case = clerk.post(f"/cases/{'0' * 8}-0000-0000-0000-{'0' * 12}/batches",
+                             files=[("files", ("a.pdf", b"%PDF-", "application/pdf"))])
+    assert (many.status_code, many.json()["code"]) == (413, "batch.too_many_files")
+    assert (not_multipart.status_code, not_multipart.json()["code"]) == (
+        400, "batch.not_multipart")
+    assert (no_case.status_code, no_case.json()["code"]) == (404, "case.not_found")
+    # MAX_FILES files of FILE_LIMIT fit in BATCH_LIMIT; a chunked body over it does not
+    assert total.status_code == 202
+
+    def chunks() -> Iterator[bytes]:
+        yield (b"--b\r\nContent-Disposition: form-data; name=\"files\"; "
+               b"filename=\"a.pdf\"\r\n\r\n")
+        for _ in range(BATCH_LIMIT // 1024 + 1):
+            yield b"x" * 1024
+        yield b"\r\n--b--\r\n"
+
+    with guarded_api.client("clerk") as clerk:
+        streamed = clerk.post(f"/cases/{case_id}/batches", content=chunks(),
+                              headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert (streamed.status_code, streamed.json()["code"]) == (413, "batch.too_large")
+    with guarded_api.client("clerk") as clerk:
+        assert len(clerk.get(f"/cases/{case_id}").json()["batch_ids"]) == 1
+
+
+def _multipart(parts: list[tuple[bytes, bytes, bytes]]) -> bytes:
+    """A multipart body written by hand: clients escape what a hostile one would not."""
+    body = b""
+    for filename, content_type, data in parts:
+        body += (b'--b\r\nContent-Disposition: form-data; name="files"; filename="'
+                 + filename + b'"\r\nContent-Type: ' + content_type + b"\r\n\r\n"
+                 + data + b"\r\n")
+    return body + b"--b--\r\n"
+
+
+def test_hostile_names_and_types_never_break_a_batch(guarded_api: GuardedApi) -> None:
+    case_id = guarded_api.new_case()
+    pdfs = [text_pdf([[f"申请书 {n}"]]) for n in range(4)]
+    body = _multipart([
+        (("扫" * 600 + ".pdf").encode(), b"application/pdf", pdfs[0]),
+        ("evil\u202egpj.pdf".encode(), b"x/" + b"y" * 300, pdfs[1]),
+        (b"a\x00b\x01c.pdf", b"application/pdf; charset=\x7f", pdfs[2]),
+        (b"../../etc/\x1b[31mred.pdf", b"\xff\xfe", pdfs[3]),
+    ])
+    with guarded_api.client("clerk") as clerk:
+        response = clerk.post(f"/cases/{case_id}/batches", content=body,
+                              headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 202, response.text
+    entries = response.json()["files"]
+    assert [e["outcome"] for e in entries] == ["accepted"] * 4
+    names = [e["filename"] for e in entries]
+    assert len(names[0]) == 255 and names[0].endswith("….pdf")
+    assert names[1:] == ["evilgpj.pdf", "abc.pdf", "_.._etc_[31mred.pdf"]
