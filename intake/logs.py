@@ -1,8 +1,13 @@
 """Logging that never writes a raw ID number or credit code.
 
-Every record passes through `MaskingFilter`, which rewrites 18-character resident ID numbers
-and unified social credit codes to keep only their first and last characters. Records are
-emitted as one JSON object per line so a log shipper can index case and batch ids.
+`mask_identifiers` rewrites resident ID numbers (18-character, and the 15-digit first
+generation), also when written in spaced or hyphenated groups or run into other words
+(`身份证110105…`), and unified social credit codes, to keep only their first and last
+characters. Log lines get more: `mask_log_text` also looks through percent-encoding (an
+ID in a logged URL, `purpose=%E8%BA%AB…110105…`). Every record passes through
+`MaskingFilter`, and `JsonFormatter` masks the whole line it writes (message, context,
+exception text, database errors), one JSON object per line so a log shipper can index case
+and batch ids. Engines never log bound parameters (`storage.db`).
 """
 
 from __future__ import annotations
@@ -12,30 +17,62 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
-# Resident ID (17 digits + digit/X) and unified social credit code (18 of [0-9A-Z] with
-# the first two characters from the registration-authority/type alphabet). Word boundaries
-# on ASCII alphanumerics so that longer numbers are not half-masked.
+# A digit may be followed by one space or hyphen inside a number written in groups
+# (`110105 19900102 1234`, `1101-0519-9001-0212-34`). Resident IDs are bounded by
+# non-digits only, so one run into letters or Chinese text is still found; a longer digit
+# run is not an ID and stays whole.
+_GAP = r"[ \-]?"
+_RESIDENT_18 = rf"\d(?:{_GAP}\d){{16}}{_GAP}[\dXx]"
+_RESIDENT_15 = rf"\d(?:{_GAP}\d){{14}}"
+# Unified social credit code: 18 of [0-9A-Z] without I, O, S, V, Z, the registration
+# authority and type first; bounded by ASCII alphanumerics (it is made of them).
+_CREDIT_CODE = r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"
 _IDENTIFIER = re.compile(
-    r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})"
-    r"(?![0-9A-Za-z])"
+    rf"(?<!\d)(?:{_RESIDENT_18}|{_RESIDENT_15})(?!\d)"
+    rf"|(?<![0-9A-Za-z]){_CREDIT_CODE}(?![0-9A-Za-z])"
 )
+_KEEP = 4
+
+
+def _mask(match: re.Match[str]) -> str:
+    """Keep the first and last four characters of the number, star the rest; the gaps of
+    a grouped number stay where they were."""
+    text = match.group(0)
+    positions = [i for i, c in enumerate(text) if c not in " -"]
+    hidden = set(positions[_KEEP:-_KEEP])
+    return "".join("*" if i in hidden else c for i, c in enumerate(text))
 
 
 def mask_identifiers(text: str) -> str:
     """`110105199001021234` -> `1101**********1234`: enough to tell two apart, not to misuse."""
-    return _IDENTIFIER.sub(lambda m: m.group(0)[:4] + "*" * 10 + m.group(0)[-4:], text)
+    return _IDENTIFIER.sub(_mask, text)
+
+
+def mask_log_text(text: str) -> str:
+    """`mask_identifiers`, and where percent-decoding (twice, for double encoding) reveals an
+    identifier, the decoded text masked instead."""
+    masked = mask_identifiers(text)
+    decoded = text
+    for _ in range(2):
+        if "%" not in decoded and "+" not in decoded:
+            break
+        decoded = unquote_plus(decoded)
+        if _IDENTIFIER.search(decoded):
+            return mask_identifiers(decoded)
+    return masked
 
 
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        record.msg = mask_identifiers(message)
+        record.msg = mask_log_text(message)
         record.args = None
         for key in ("case_id", "batch_id", "page_id", "detail"):
             value = getattr(record, key, None)
             if isinstance(value, str):
-                setattr(record, key, mask_identifiers(value))
+                setattr(record, key, mask_log_text(value))
         return True
 
 
@@ -54,8 +91,9 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 out[key] = value
         if record.exc_info:
-            out["exc"] = mask_identifiers(self.formatException(record.exc_info))
-        return json.dumps(out, ensure_ascii=False)
+            out["exc"] = self.formatException(record.exc_info)
+        # The whole line, whatever field or exception text carries a number.
+        return mask_log_text(json.dumps(out, ensure_ascii=False))
 
 
 def configure_logging(level: str = "INFO") -> None:

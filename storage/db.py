@@ -37,7 +37,8 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"future": True}
+        # Bound parameters carry ID numbers: never in a log line or an exception's text.
+        kwargs: dict[str, Any] = {"future": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
@@ -92,7 +93,7 @@ def scratch_postgres_database(admin_url: str, prefix: str = "docintake_scratch")
     """Create an empty PostgreSQL database next to `admin_url`'s, yield its URL, and drop
     it afterwards (ending any connection still open to it). For tests and benchmarks."""
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", hide_parameters=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -77,3 +77,34 @@ def runtime(settings: Settings) -> Iterator[Any]:
     rt = Runtime.from_settings(settings)
     yield rt
     rt.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_full_identifier_in_any_log() -> Iterator[None]:
+    """Every log record of the whole run, at INFO and above, formatted as production writes
+    it (`JsonFormatter` behind `MaskingFilter`), is searched at the end for a full ID
+    number or credit code in any spelling (`tests.logcheck`); finding one fails the run."""
+    import io
+    import logging
+
+    from intake.logs import JsonFormatter, MaskingFilter
+    from tests.logcheck import full_identifiers
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(MaskingFilter())
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    leaked = full_identifiers(buffer.getvalue())
+    lines = [line for line in buffer.getvalue().splitlines()
+             if any(ident in full_identifiers(line) for ident in leaked)]
+    assert not leaked, f"full ID numbers in the logs: {sorted(leaked)}: {lines[:5]}"
