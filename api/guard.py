@@ -84,7 +84,7 @@ def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, set[str], An
     except ImportError:  # pragma: no cover - older FastAPI: routes are flat
         for route in routes:
             if isinstance(route, APIRoute):
-                yield route.path_format, set(route.methods), route
+                yield route.path_format, set(route.methods or ()), route
         return
     for context in iter_route_contexts(routes):
         if isinstance(context.original_route, APIRoute):
