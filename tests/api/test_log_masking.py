@@ -92,6 +92,13 @@ def test_operations_leave_no_full_id_in_the_logs(tmp_path: Path, database_url: s
         time.sleep(0.02)
     engine_log = logging.getLogger("sqlalchemy.engine")
     engine_log.setLevel(logging.INFO)  # statements and (hidden) parameters
+    # An earlier server in this process (log_level=...) left uvicorn's own logging config:
+    # its loggers' handlers, without propagation to the root.
+    uvicorn_logs = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.access")]
+    saved = [(lg.level, lg.propagate, lg.handlers) for lg in uvicorn_logs]
+    for lg in uvicorn_logs:
+        lg.setLevel(logging.INFO)
+        lg.propagate, lg.handlers = True, []
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         spaced = f"{HOLDER[:6]} {HOLDER[6:14]} {HOLDER[14:]}"
@@ -123,6 +130,9 @@ def test_operations_leave_no_full_id_in_the_logs(tmp_path: Path, database_url: s
             "detail": "-".join(HOLDER[i:i + 6] for i in range(0, 18, 6))})
     finally:
         engine_log.setLevel(logging.WARNING)
+        for lg, (level, propagate, handlers) in zip(uvicorn_logs, saved, strict=True):
+            lg.setLevel(level)
+            lg.propagate, lg.handlers = propagate, handlers
         server.should_exit = True
         thread.join(timeout=30)
         runtime.close()
