@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.guard import RequestGuard
 from api.routes import (
     audit,
@@ -75,4 +75,5 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
     app.include_router(health.router)  # /healthz, /readyz, /metrics: outside /api/v1
     site.install(app)  # the people's pages, outside /api/v1
     install_docs(app, runtime)
+    openapi.install(app)
     return app

@@ -46,8 +46,8 @@ class BodyTooLarge(Exception):
     """The streamed body passed the route's limit (raised into whoever was reading it)."""
 
 
-def _needs_key(dependant: Dependant) -> bool:
-    return any(dep.call is current_principal or _needs_key(dep)
+def needs_key(dependant: Dependant) -> bool:
+    return any(dep.call is current_principal or needs_key(dep)
                for dep in dependant.dependencies)
 
 
@@ -77,7 +77,7 @@ class _RoutePolicy:
     upload: bool
 
 
-def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, set[str], Any]]:
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, set[str], Any]]:
     """(path format, methods, APIRoute) of every API route, at any depth of inclusion."""
     try:
         from fastapi.routing import iter_route_contexts  # FastAPI with included routers
@@ -103,9 +103,9 @@ class RequestGuard:
         if self._table is None:
             self._table = [
                 _RoutePolicy(compile_path(path)[0], frozenset(methods) | {"HEAD"},
-                             _needs_key(route.dependant),
+                             needs_key(route.dependant),
                              bool(getattr(route.endpoint, "streamed_upload", False)))
-                for path, methods, route in _api_routes(self.router.routes)]
+                for path, methods, route in api_routes(self.router.routes)]
         return self._table
 
     def _policy(self, scope: Scope) -> tuple[bool, bool]:

@@ -51,6 +51,7 @@ from intake.access import (
     may_open,
 )
 from intake.errors import IntakeError
+from intake.inputs import bounded, has_unsafe_characters, is_uuid
 from intake.masking import Masker
 from intake.runtime import Runtime
 from rules.catalog import Catalog, Item
@@ -68,6 +69,8 @@ log = logging.getLogger(__name__)
 READ_ROLES = frozenset({SYSTEM, ADMIN, *STAFF_ROLES})
 SCAN_ROLES = frozenset({SYSTEM, ADMIN, *REVIEWING_ROLES})
 EXPIRE_WINDOW = timedelta(days=31)
+# What a query may send (the audit log's columns): checked here, so a refusal is audited.
+PURPOSE_LENGTH, CASE_REF_LENGTH, HOLDER_LENGTH = 500, 200, 64
 """How far back `expire_due` may be run (a missed nightly sweep); never ahead of today."""
 # Fields that would rebuild a masked number: a masked certificate drops them entirely.
 REBUILDING_FIELDS = ("birth_date", "address")
@@ -496,6 +499,12 @@ class CertificateService:
             self._refuse(principal, action, code="auth.forbidden_role", status="denied",
                          fields={"role": role}, purpose=purpose, case_ref=case_ref, **audit)
         purpose, case_ref = (purpose or "").strip(), (case_ref or "").strip()
+        for name, value, length in (("purpose", purpose, PURPOSE_LENGTH),
+                                    ("case_ref", case_ref, CASE_REF_LENGTH)):
+            if len(value) > length or has_unsafe_characters(value):
+                self._refuse(principal, action, code="certificate.query_invalid",
+                             status="invalid", fields={"name": name, "length": length},
+                             purpose=purpose, case_ref=case_ref, **audit)
         if not case_ref or (not purpose and role not in STAFF_ROLES):
             self._refuse(principal, action, code="certificate.purpose_required",
                          status="invalid", purpose=purpose, case_ref=case_ref, **audit)
@@ -566,6 +575,12 @@ class CertificateService:
                ) -> list[CertificateView]:
         action = "certificate.search"
         holder = normalise_holder(holder_id) if holder_id else None
+        if holder is not None and (len(holder) > HOLDER_LENGTH
+                                   or has_unsafe_characters(holder)):
+            self._refuse(principal, action, code="certificate.query_invalid",
+                         status="invalid", fields={"name": "holder_id",
+                                                   "length": HOLDER_LENGTH},
+                         holder_id=holder, purpose=purpose, case_ref=case_ref)
         purpose, case_ref = self._check_purpose(principal, action, purpose, case_ref,
                                                 holder_id=holder,
                                                 target=",".join(types) or None)
@@ -603,7 +618,8 @@ class CertificateService:
 
     def _visible(self, session: Session, principal: Principal, action: str, cert_id: str,
                  purpose: str, case_ref: str) -> Certificate:
-        row = CertificateRegistry(session).get(cert_id)
+        # an id not shaped like ours is never queried, and is absent like any other
+        row = CertificateRegistry(session).get(cert_id) if is_uuid(cert_id) else None
         if row is None or row.material_type not in self.allowed_types(
                 principal, self.runtime.catalog):
             # Out of scope looks exactly like absent: a key learns nothing about types it
@@ -613,7 +629,7 @@ class CertificateService:
                 target=cert_id, holder_id=row.holder_id if row else None, purpose=purpose,
                 case_ref=case_ref)
             session.commit()
-            raise IntakeError("certificate.not_found", cert_id=cert_id)
+            raise IntakeError("certificate.not_found", cert_id=bounded(cert_id, 80))
         case = self._bound_case(session, principal, action, case_ref, purpose, target=cert_id)
         self._check_party(session, principal, action, case, row.holder_id,
                           purpose or self._case_purpose(case), case_ref, target=cert_id)
@@ -673,12 +689,13 @@ class CertificateService:
                 session.commit()
                 raise IntakeError("auth.forbidden_role", role=principal.role,
                                   allowed="; admins only")
-            row = registry.revoke(cert_id, by_key=principal.key_id, reason=reason)
+            row = (registry.revoke(cert_id, by_key=principal.key_id, reason=reason)
+                   if is_uuid(cert_id) else None)
             if row is None:
                 AuditLog(session).append(principal.actor, action, result="not_found",
                                          target=cert_id)
                 session.commit()
-                raise IntakeError("certificate.not_found", cert_id=cert_id)
+                raise IntakeError("certificate.not_found", cert_id=bounded(cert_id, 80))
             AuditLog(session).append(principal.actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, detail={"reason": reason})
             return view_of(row, self.runtime.clock.today(), masker=self._masker(principal),

@@ -162,6 +162,10 @@ declare("certificate.not_found", 404, "证照 {cert_id} 不存在。",
 declare("certificate.no_scan", 404, "该证照没有留存扫描件。", "No scan is stored for it.")
 declare("certificate.purpose_required", 422, "查询证照须说明用途 purpose 和关联办件编号 case_ref。",
         "Give the purpose and case_ref query parameters.")
+declare("certificate.query_invalid", 422,
+        "查询参数 {name} 过长（上限 {length} 个字符）或含有控制字符。",
+        "The query parameter {name} is longer than {length} characters or holds control "
+        "characters.")
 declare("certificate.holder_required", 422, "须提供持证主体代码 holder_id。", "Give holder_id.")
 declare("certificate.scope_denied", 403, "此密钥无权查询该类证照。",
         "This key is not scoped to the type(s) {types}.")

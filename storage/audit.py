@@ -66,6 +66,16 @@ class Actor:
 SERVICE = Actor(None, "docintake", "service")
 
 
+def _fit(text: str | None, length: int) -> str | None:
+    """Request text as an audit column can hold it: control characters (NUL, which
+    PostgreSQL refuses in text, among them) as visible escapes, cut to the column's length.
+    A refused request is recorded whatever it sent."""
+    if not text:
+        return None
+    safe = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return safe if len(safe) <= length else safe[:length - 1] + "…"
+
+
 def _utc(moment: datetime) -> datetime:
     """SQLite hands timestamps back without a zone; they were written in UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -140,10 +150,9 @@ class AuditLog:
             seq=seq + 1, prev_hash=prev_hash,
             at=datetime.now(UTC),
             key_id=actor.key_id, actor=actor.name[:200],
-            role=actor.role, action=action[:50], target=(target or None) and target[:200],
-            holder_id=(holder_id or None) and holder_id[:64],
-            purpose=(purpose or None) and purpose[:500],
-            case_ref=(case_ref or None) and case_ref[:200], result=result, detail=detail)
+            role=actor.role, action=action[:50], target=_fit(target, 200),
+            holder_id=_fit(holder_id, 64), purpose=_fit(purpose, 500),
+            case_ref=_fit(case_ref, 200), result=result, detail=detail)
         entry.entry_hash = entry_digest(entry, prev_hash)
         self.session.add(entry)
         self.session.flush()

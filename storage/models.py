@@ -3,7 +3,7 @@ these classes must stay in step with them (a test compares the two)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,12 +18,40 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ENGINE_LABEL_LENGTH = 200
 """Characters of an OCR engine's version label kept on a page row."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time, always time-zone aware in UTC on the way out. PostgreSQL's
+    `timestamptz` keeps the zone; SQLite has none and returns naive values, so a value is
+    converted to UTC before it is stored (a naive value is taken as UTC already) and UTC is
+    attached when it is read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect
+                           ) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # within a day of year 1 or 9999: the nearest representable
+            value = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -40,7 +68,7 @@ class ServiceCenter(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str | None] = mapped_column(String(12), nullable=True)  # 行政区划代码
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 DEFAULT_CENTER_ID = 1
@@ -59,13 +87,13 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     center_id: Mapped[int | None] = mapped_column(ForeignKey("service_centers.id"),
                                                   nullable=True, index=True)
     purposes: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
     replaced_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -79,12 +107,12 @@ class Case(Base):
     acceptance_date: Mapped[date] = mapped_column(Date)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     applicant_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     report_updated_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
+        UtcDateTime(), nullable=True
     )
     # The case's life (intake.lifecycle): `status` above is the completeness report's;
     # `state` is where the case stands, and these columns are the current projection of its
@@ -124,8 +152,8 @@ class Batch(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))  # received/processing/completed/failed
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="batches")
@@ -153,7 +181,7 @@ class SourceFile(Base):
     status: Mapped[str] = mapped_column(String(20))  # stored/split/failed
     error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BatchFile(Base):
@@ -196,7 +224,7 @@ class Page(Base):
     document_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     file: Mapped[SourceFile] = relationship()
 
@@ -213,7 +241,7 @@ class DocumentRow(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     confidence: Mapped[float] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Certificate(Base):
@@ -246,8 +274,8 @@ class Certificate(Base):
     verified_by: Mapped[str] = mapped_column(String(200))
     verified_by_key: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"),
                                                         nullable=True)
-    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    verified_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     revoked_by_key: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     revoke_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -269,7 +297,7 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
@@ -292,7 +320,7 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     on_date: Mapped[date] = mapped_column(Date)  # in the center's time zone
     action: Mapped[str] = mapped_column(String(20))
     from_state: Mapped[str] = mapped_column(String(20))
@@ -327,7 +355,7 @@ class CalendarYear(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     source: Mapped[str] = mapped_column(String(500))
     version: Mapped[str] = mapped_column(String(100))
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     loaded_by: Mapped[str] = mapped_column(String(200))
 
 class OutboxEvent(Base):
@@ -344,10 +372,10 @@ class OutboxEvent(Base):
     case_id: Mapped[str] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
@@ -366,7 +394,7 @@ class Notice(Base):
     year: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)
     label: Mapped[str] = mapped_column(String(100))  # the number as printed
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     issued_by_key: Mapped[int | None] = mapped_column(Integer, nullable=True)
     issued_by: Mapped[str] = mapped_column(String(200))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -396,13 +424,13 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                          nullable=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
 
     key: Mapped[ApiKey] = relationship()
@@ -416,10 +444,10 @@ class WebSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 
@@ -438,8 +466,8 @@ class Stack(Base):
     # its keys see the stack and its inbox pages.
     center_id: Mapped[int] = mapped_column(ForeignKey("service_centers.id"), index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     files: Mapped[list[StackFile]] = relationship(order_by="StackFile.position")
 
@@ -491,7 +519,7 @@ class StackPage(Base):
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
     reason_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reason_message: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     file: Mapped[StackFile] = relationship()
 

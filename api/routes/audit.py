@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import StringConstraints
 
 from api.auth import Admin
 from api.schemas_certificates import AuditPublic
 from intake.certificates import CertificateService
+from intake.inputs import PLAIN_TEXT
+
+MAX_KEY_ID, MAX_ENTRY_ID = 2**31 - 1, 2**63 - 1
+"""Key ids are 32-bit and entry ids 64-bit in the database: a larger number is refused
+rather than sent to it."""
+
+ActionName = Annotated[str, StringConstraints(max_length=50, pattern=PLAIN_TEXT)]
 
 router = APIRouter(tags=["audit"])
 
@@ -24,11 +32,12 @@ def _service(request: Request) -> CertificateService:
 def audit(
     request: Request,
     principal: Admin,
-    holder_id: Annotated[str | None, Query(max_length=64)] = None,
-    key: Annotated[int | None, Query(description="API key id")] = None,
+    holder_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN_TEXT)] = None,
+    key: Annotated[int | None, Query(ge=1, le=MAX_KEY_ID, description="API key id")] = None,
     since: datetime | None = None,
-    action: Annotated[list[str] | None, Query()] = None,
-    before_id: Annotated[int | None, Query(description="page backwards from this id")] = None,
+    action: Annotated[list[ActionName] | None, Query()] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ENTRY_ID,
+                                           description="page backwards from this id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
     """Newest first. Holder IDs are masked in this list; filter with the full one."""
@@ -39,7 +48,8 @@ def audit(
 
 
 @router.get("/audit/holders/{holder_id}", response_model=list[AuditPublic])
-def holder_usage(holder_id: str, request: Request, principal: Admin,
+def holder_usage(holder_id: Annotated[str, Path(max_length=64, pattern=PLAIN_TEXT)],
+                 request: Request, principal: Admin,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditPublic]:
     """Who used this holder's certificates (searches, reads, downloads, reuse in cases),
     printed for the holder at the window on request."""

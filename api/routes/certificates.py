@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from api.auth import Admin, AnyRole, Principal, require
+from api.openapi import REQUIRED
 from api.schemas_certificates import CertificatePublic, RevokeRequest, VerifyRequest
 from api.security import rate_limited
 from intake.certificates import CertificateService
@@ -20,12 +21,15 @@ from intake.certificates import CertificateService
 router = APIRouter(tags=["certificates"])
 
 Reviewer = Annotated[Principal, require("reviewer", "admin")]
+# Lengths and characters of purpose and case_ref are checked by the service, which audits
+# a refusal; the document still states the limits and that case_ref is required.
 Purpose = Annotated[str | None, Query(
-    max_length=500, description="用途: why you ask (system keys: one of the key's declared "
-                                "purposes; staff: default the case's item)")]
+    description="用途: why you ask (system keys: one of the key's declared purposes; staff: "
+                "default the case's item); at most 500 characters")]
 CaseRef = Annotated[str | None, Query(
-    max_length=200, description="关联办件编号 the case you ask for (required; staff: a case "
-                                "you may open, in which the holder is a party)")]
+    description="关联办件编号 the case you ask for (staff: a case you may open, in which the "
+                "holder is a party); at most 200 characters",
+    json_schema_extra=REQUIRED)]
 
 
 def _service(request: Request) -> CertificateService:
@@ -38,9 +42,8 @@ def _service(request: Request) -> CertificateService:
 def search(
     request: Request,
     principal: AnyRole,
-    holder_id: Annotated[str | None, Query(max_length=64,
-                                           description="持证主体代码: ID number or credit code")
-                         ] = None,
+    holder_id: Annotated[str | None, Query(
+        description="持证主体代码: ID number or credit code; at most 64 characters")] = None,
     type: Annotated[list[str] | None, Query(description="certificate type(s); default: all "
                                                         "the key is scoped to")] = None,
     purpose: Purpose = None,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from api.auth import CaseReader
+from api.openapi import problem_responses
 from api.security import address_rate_limited, rate_limited
 from intake.notices import NoticeService
 from intake.progress import ProgressService
@@ -64,7 +65,8 @@ def notice_pdf(notice_id: str, request: Request, principal: CaseReader) -> Respo
 
 
 @router.get("/progress", response_model=ProgressPublic,
-            dependencies=[address_rate_limited("progress")])
+            dependencies=[address_rate_limited("progress")],
+            responses=problem_responses(404, 429))
 def progress(request: Request,
              number: Annotated[str, Query(min_length=1, max_length=40,
                                           description="the case number (办件编号)")],
