@@ -15,7 +15,10 @@ from stdnum.cn import ric, uscc
 
 _GROUPED_18 = re.compile(r"(?<!\d)\d(?:[^0-9A-Za-z*]?\d){16}[^0-9A-Za-z*]?[\dXx](?!\d)")
 _GROUPED_15 = re.compile(r"(?<!\d)\d(?:[^0-9A-Za-z*]?\d){14}(?!\d)")
-_CREDIT = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
+# A credit code is made of ASCII letters and digits, so only a whole alphanumeric word can
+# be one (18 zeros inside a longer run are not).
+_CREDIT = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}"
+                     r"(?![0-9A-Za-z])")
 
 
 def _first_generation(digits: str) -> bool:

@@ -56,8 +56,11 @@ def guarded_api(tmp_path: Path, database_url: str) -> Iterator[GuardedApi]:
     runtime = Runtime.from_settings(settings)
     keys = {}
     with runtime.database.session() as session:
-        for role in ("clerk", "system"):
-            keys[role] = create_api_key(session, role=role, name=f"test {role}")[1]
+        for role in ("clerk", "system", "admin"):
+            keys[role] = create_api_key(
+                session, role=role, name=f"test {role}",
+                scopes=["id_card"] if role == "system" else None,
+                purposes=["资格审查"] if role == "system" else None)[1]
     runner = RecordingRunner()
     url, stop = serve_in_thread(create_app(runtime, runner=runner))
     try:
@@ -206,3 +209,45 @@ def test_hostile_names_and_types_never_break_a_batch(guarded_api: GuardedApi) ->
     names = [e["filename"] for e in entries]
     assert len(names[0]) == 255 and names[0].endswith("….pdf")
     assert names[1:] == ["evilgpj.pdf", "abc.pdf", "_.._etc_[31mred.pdf"]
+
+
+def test_hostile_ids_text_and_numbers_are_refused_without_a_500_and_audited(
+        guarded_api: GuardedApi) -> None:
+    purpose = {"purpose": "资格审查", "case_ref": "SQ-1"}
+    with guarded_api.client("system") as system:
+        long_id = system.get(f"/certificates/{'7' * 5000}", params=purpose)
+        nul_query = system.get("/certificates", params={
+            "holder_id": "11010519491231002X", "purpose": "资格\x00审查", "case_ref": "SQ-1"})
+        long_ref = system.get("/certificates/" + "0" * 36,
+                              params={"purpose": "资格审查", "case_ref": "R" * 300})
+    assert (long_id.status_code, long_id.json()["code"]) == (404, "certificate.not_found")
+    assert len(long_id.json()["detail"]) < 300
+    assert (nul_query.status_code, nul_query.json()["code"]) == (
+        422, "certificate.query_invalid")
+    assert long_ref.status_code == 422
+    with guarded_api.client("admin") as admin:
+        entries = admin.get("/audit", params={"limit": 10}).json()
+        refused = {(e["action"], e["result"]) for e in entries}
+        targets = [e["target"] for e in entries if e["target"]]
+        purposes = [e["purpose"] for e in entries if e["purpose"]]
+        assert ("certificate.read", "not_found") in refused
+        assert ("certificate.search", "invalid") in refused
+        assert ("certificate.read", "invalid") in refused
+        assert all(len(t) <= 200 for t in targets) and "资格\\u0000审查" in purposes
+        for params in ({"key": 2**40}, {"before_id": 2**70}, {"holder_id": "a\x00b"},
+                       {"action": "x\x00"}, {"since": "0001-01-01T00:00:00+01:00"}):
+            response = admin.get("/audit", params=params)
+            assert response.status_code in (200, 422), (params, response.text)
+        assert admin.get("/audit", params={"before_id": 2**40}).status_code == 200
+    with guarded_api.client("clerk") as clerk:
+        for path in (f"/cases/{'9' * 3000}", "/cases/a%00b", "/batches/%00",
+                     "/cases/../../etc/passwd"):
+            response = clerk.get(path)
+            assert response.status_code in (404, 422), (path, response.text)
+        facts = clerk.post("/cases", json={"item_code": "company-establishment",
+                                           "facts": {"name": "a\x00b"}})
+        key = clerk.post(f"/cases/{guarded_api.new_case()}/batches",
+                         headers={"Idempotency-Key": "k" * 500},
+                         files=[("files", ("a.pdf", b"%PDF-", "application/pdf"))])
+    assert facts.status_code in (201, 422), facts.text
+    assert key.status_code == 422
