@@ -140,7 +140,7 @@ def cluster_run(files: list[Path], env: dict[str, str], workdir: Path, *, proces
         cpu_at_start = sum(_cpu_seconds(pid) for pid in _group_pids(worker.pid))
         service = IntakeService(runtime, runner)
         case = service.create_case("company-establishment")
-        uploads = [Upload(f"{p.parent.name}-{p.name}", p.read_bytes()) for p in files]
+        uploads = [Upload.from_bytes(f"{p.parent.name}-{p.name}", p.read_bytes()) for p in files]
         started = time.perf_counter()
         batch = service.upload_batch(case.id, uploads)
         while not (progress := service.batch_progress(batch.id)).finished:

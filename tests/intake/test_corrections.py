@@ -39,8 +39,9 @@ class World:
     def case_with_misread_card(self) -> str:
         case = self.service.create_case(ITEM, principal=self.people["clerk"])
         pdf = text_pdf([form("张三", GOOD), id_card("张三", BAD)])
-        self.service.upload_batch(case.id, [Upload("packet.pdf", pdf, "application/pdf")],
-                                  principal=self.people["clerk"])
+        self.service.upload_batch(
+            case.id, [Upload.from_bytes("packet.pdf", pdf, "application/pdf")],
+            principal=self.people["clerk"])
         return case.id
 
 

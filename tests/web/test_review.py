@@ -43,7 +43,7 @@ def _case(site: Site, uploads: list[Upload], *, accept: bool = True) -> tuple[st
 
 def _misread_card(site: Site) -> tuple[str, str]:
     pdf = text_pdf([form("张三", GOOD), id_card("张三", BAD)])
-    return _case(site, [Upload("packet.pdf", pdf, "application/pdf")])
+    return _case(site, [Upload.from_bytes("packet.pdf", pdf, "application/pdf")])
 
 
 def _focused_row(page: Page) -> Any:
@@ -177,7 +177,7 @@ def test_untrusted_text_stays_text(site: Site, page: Page, shoot: Any) -> None:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     name = '<img src=x onerror="window.__xss=4">.png'
-    case_id, _ = _case(site, [Upload(name, buffer.getvalue(), "image/png")])
+    case_id, _ = _case(site, [Upload.from_bytes(name, buffer.getvalue(), "image/png")])
     site.sign_in(page, "reviewer")
     page.goto(site.url + f"/review/{case_id}")
     page.get_by_label("显示全部文字行").check()
