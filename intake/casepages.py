@@ -203,7 +203,9 @@ def _box(box: Any) -> tuple[float, float, float, float] | None:
 def _source_words(page: Page) -> str:
     if page.method == "text_layer":
         return "PDF 文字层"
-    return f"OCR 识别（{page.engine}）" if page.engine else "OCR 识别"
+    # The engine's label names its models and runtime too; the reviewer needs its name.
+    engine = (page.engine or "").split(":", 1)[0].strip()
+    return f"OCR 识别（{engine}）" if engine else "OCR 识别"
 
 
 def review_pages(runtime: Runtime, case_id: str, principal: Principal) -> list[PageView]:

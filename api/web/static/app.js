@@ -93,12 +93,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function nextProblem() {
     const list = problems();
+    const status = document.getElementById("walk-status");
     if (!list.length) {
-      const status = document.querySelector("[data-testid=problem-count]");
       if (status) {
-        status.textContent = "0";
+        status.textContent = "没有待处理的问题了。";
       }
       return;
+    }
+    if (status) {
+      status.textContent = `还有 ${list.length} 个问题待处理。`;
     }
     const all = [...document.querySelectorAll(".field-row")];
     const at = current ? all.indexOf(current) : -1;
