@@ -8,6 +8,7 @@ from paper (OCR lines, field values, file names) through the one masking policy
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -128,18 +129,25 @@ def _image_page(data: bytes, index: int, side: int) -> Image.Image:
     return image
 
 
+# PDFium is not thread-safe: two requests drawing pages at once (the page strip asks for
+# several) crashed the server process. One drawing at a time; each is cached once drawn.
+_PDFIUM = threading.Lock()
+
+
 def _pdf_page(data: bytes, index: int, side: int) -> Image.Image:
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(data)
-    try:
-        page = document[index - 1]
-        width, height = page.get_size()
-        scale = side / max(width, height, 1)
-        image: Image.Image = page.render(scale=scale).to_pil()
-        return image
-    finally:
-        document.close()
+    with _PDFIUM:
+        document = pdfium.PdfDocument(data)
+        try:
+            page = document[index - 1]
+            width, height = page.get_size()
+            scale = side / max(width, height, 1)
+            image: Image.Image = page.render(scale=scale).to_pil()
+            image.load()
+            return image
+        finally:
+            document.close()
 
 
 # -- the reviewer's workbench ---------------------------------------------------------------
