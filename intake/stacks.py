@@ -129,7 +129,10 @@ def route_pages(pages: Sequence[ScannedPage],
         if page.kind == "cover":
             target = check_cover(page.cover_text, page.sequence)
             segment = page.sequence
-            out.append(Routing(page.id, "cover", target.case_id, segment,
+            # A sheet whose code could not be read might be no cover sheet at all: it
+            # waits in the inbox with the pages behind it, so nothing is lost either way.
+            state = "held" if page.cover_text is None else "cover"
+            out.append(Routing(page.id, state, target.case_id, segment,
                                target.reason_code, target.fields))
         elif page.kind == "unreadable":
             out.append(Routing(page.id, "held", None, segment,

@@ -30,6 +30,9 @@ MAX_SIDE: Final = 2400
 """Long side (pixels) of the view the reader searches; a 200 dpi A4 page is 2339. A cover
 sheet's QR code is 45 mm wide, ~10 px per module at this size."""
 _QR_ONLY: Final = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+SQUARE_TOLERANCE: Final = 1.25
+"""Longest over shortest edge of a located but undecoded symbol; zxing also "locates"
+finder-like clusters of text lines, whose outline is no square."""
 SMALL_SIDE: Final = 1200
 """Long side of the reduced view for blurred and speckled copies (~5 px per module)."""
 
@@ -45,8 +48,18 @@ class QrCode:
     @property
     def side(self) -> float:
         """Mean edge length in page pixels (with the page's dpi: the printed size)."""
+        return float(np.mean(self._edges()))
+
+    @property
+    def square(self) -> bool:
+        """Whether the corners outline a square as a scan shows one (skew and a copier's
+        slight perspective allowed): what a located symbol must be to count as one."""
+        edges = self._edges()
+        return bool(edges.min() > 0 and edges.max() / edges.min() <= SQUARE_TOLERANCE)
+
+    def _edges(self) -> np.ndarray:
         pts = np.asarray(self.corners, dtype=np.float64)
-        return float(np.mean(np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1)))
+        return np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=1)
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ def scan_qr_codes(image: np.ndarray) -> QrScan:
         codes = tuple(c for c in found if c.text)
         if codes:
             return QrScan(codes)
-        damaged.extend(c for c in found if not c.text and c.side > 0)
+        damaged.extend(c for c in found if not c.text and c.square)
     return QrScan((), tuple(damaged))
 
 

@@ -88,6 +88,18 @@ def test_pages_follow_the_latest_cover_sheet_and_blanks_never_change_it() -> Non
     assert {routed[f"p{n}"].segment for n in (11, 12, 14)} == {10}
 
 
+def test_an_unreadable_cover_sheet_holds_itself_and_what_follows() -> None:
+    pages = [ScannedPage("c1", 1, "cover", "A"), ScannedPage("x", 2, "page"),
+             ScannedPage("u", 3, "cover", None), ScannedPage("y", 4, "blank"),
+             ScannedPage("z", 5, "page")]
+    routed = [(r.page_id, r.state, r.case_id, r.reason_code)
+              for r in route_pages(pages, _verdicts({"A": "case-a"}))]
+    assert routed == [("c1", "cover", "case-a", None), ("x", "attaching", "case-a", None),
+                      ("u", "held", None, "cover.unreadable"),
+                      ("y", "held", None, "cover.unreadable"),
+                      ("z", "held", None, "cover.unreadable")]
+
+
 def test_a_second_sheet_of_the_same_case_starts_a_new_segment() -> None:
     pages = [ScannedPage("c1", 1, "cover", "A"), ScannedPage("x", 2, "page"),
              ScannedPage("c2", 3, "cover", "A"), ScannedPage("y", 4, "page")]
