@@ -32,6 +32,11 @@ def corrected_field(catalog: Catalog, document: Document, correction: FieldCorre
     box = original.box if original is not None else None
     mtype = catalog.material_types.get(document.material_type)
     fdef = mtype.field(correction.field) if mtype is not None else None
+    if fdef is not None and fdef.kind == "date_range":
+        # One end of a range read from the page ("2010.01.01-2030.01.01"); a reviewer
+        # types just that end: a date, or 长期 for an end.
+        fdef = fdef.model_copy(update={"kind": "date" if fdef.part == "start"
+                                       else "date_or_open_end"})
     value = correction.value.strip()
     checked = normalise(fdef, value, CORRECTED_CONFIDENCE, page or 0, box) \
         if fdef is not None and value else None

@@ -155,3 +155,19 @@ def test_a_role_that_sees_a_field_masked_cannot_correct_it(world: World) -> None
     after = world.service.correct_field(case_id, card["id"], "name", "张三", "核对",
                                         principal=admin)  # a name is not masked
     assert _card(after)["fields"]["name"]["corrected"]["by"] == "center admin"
+
+
+def test_one_end_of_a_validity_range_is_corrected_as_a_date() -> None:
+    catalog = load_catalog()
+    doc = Document("d1", "id_card", (2,), 0.9, {
+        "valid_from": ExtractedField("2010-01-01", 0.5, 2, None),
+        "valid_until": ExtractedField("2020-01-01", 0.5, 2, None)})
+
+    def fix(name: str, value: str) -> FieldCorrection:
+        return FieldCorrection("d1", "id_card", (2,), name, value, None, "r", "rev", "t")
+
+    for name, typed, value, open_ended in (("valid_until", "2030.01.01", "2030-01-01", False),
+                                           ("valid_until", "长期", None, True),
+                                           ("valid_from", "2011-02-03", "2011-02-03", False)):
+        field = apply_corrections([doc], [fix(name, typed)], catalog)[0].fields[name]
+        assert (field.value, field.valid, field.open_ended) == (value, True, open_ended)
