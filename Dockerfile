@@ -11,7 +11,10 @@ COPY ocr ocr
 COPY rules rules
 COPY storage storage
 COPY api api
-RUN pip install --no-cache-dir .
+# samples/: the demo's packets and the INT8 calibration pages (ocr.quantize)
+COPY samples samples
+COPY constraints.txt ./
+RUN pip install --no-cache-dir -c constraints.txt .
 ENV DOCINTAKE_DATA_DIR=/var/lib/docintake
 EXPOSE 8000
 CMD ["sh", "-c", "docintake db upgrade && docintake serve --host 0.0.0.0 --port 8000"]
