@@ -4,16 +4,20 @@ codes, statuses and messages themselves live in the registry, `intake.errors`.""
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intake.errors import IntakeError
 from intake.masking import mask_text
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -68,6 +72,17 @@ def install(app: FastAPI) -> None:
         code = {404: "route.not_found", 405: "method.not_allowed",
                 413: "request.too_large"}.get(exc.status_code, "request.malformed")
         return problem_response(request, IntakeError(code, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(StatementError)
+    async def _refused_by_database(request: Request, exc: StatementError) -> JSONResponse:
+        # The last line of defence behind the checks of request text and numbers: a value
+        # the database cannot take (NUL, out of range, too long) is the request's fault.
+        # Anything else the database raised is still a 500.
+        if isinstance(exc, DataError) or isinstance(exc.orig, ValueError | OverflowError):
+            log.warning("a request value the database refused: %s", type(exc.orig).__name__,
+                        extra={"code": "request.invalid"})
+            return problem_response(request, IntakeError("request.invalid"))
+        raise exc
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -251,3 +251,30 @@ def test_hostile_ids_text_and_numbers_are_refused_without_a_500_and_audited(
                          files=[("files", ("a.pdf", b"%PDF-", "application/pdf"))])
     assert facts.status_code in (201, 422), facts.text
     assert key.status_code == 422
+
+
+def test_a_value_the_database_refuses_is_the_requests_fault_not_a_500() -> None:
+    """The last line of defence: should a check be missing, the database's refusal of a
+    value is a 422, while a database that fails is still a 500."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import DataError, OperationalError, StatementError
+
+    from api import problems
+
+    app = FastAPI()
+    problems.install(app)
+    raised = {
+        "nul": StatementError("text with NUL", "SELECT 1", {}, ValueError("NUL")),
+        "range": DataError("SELECT 1", {}, Exception("integer out of range")),
+        "down": OperationalError("SELECT 1", {}, Exception("server closed")),
+    }
+
+    @app.get("/{kind}")
+    def fail(kind: str) -> None:
+        raise raised[kind]
+
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/nul").json()["code"] == "request.invalid"
+    assert client.get("/range").status_code == 422
+    assert client.get("/down").status_code == 500
