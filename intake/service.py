@@ -198,6 +198,12 @@ class IntakeService:
         )
 
     # batches -------------------------------------------------------------------------
+    def check_upload(self, case_id: str, *, principal: Principal = OPERATOR) -> None:
+        """Raise what `upload_batch` would for the case itself (absent, not the caller's),
+        so that an upload can be refused before its files are received."""
+        with self.runtime.database.session() as session:
+            case_for(session, principal, case_id, change=True)
+
     def upload_batch(
         self, case_id: str, uploads: Sequence[Upload], *, idempotency_key: str | None = None,
         principal: Principal = OPERATOR,

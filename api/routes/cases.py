@@ -72,8 +72,8 @@ async def upload_batch(
     over to the workers run in a worker thread, never on the event loop."""
     service = _service(request)
     settings = service.runtime.settings
-    # a case the key may not see is a 404 before the body is read
-    await run_in_threadpool(lambda: service.get_case(case_id, principal=principal))
+    # a case the key may not see (404) or change (403) is refused before the body is read
+    await run_in_threadpool(lambda: service.check_upload(case_id, principal=principal))
     async with received_files(request, max_parts=settings.max_files_per_batch,
                               max_file_bytes=settings.max_upload_bytes) as uploads:
         progress = await run_in_threadpool(

@@ -1,6 +1,6 @@
 """The app under measurement, started as a script with PYTHONPATH set to the code tree to
 measure, so it only uses what both trees have: `create_app`, `Runtime`, `create_api_key`.
-Batches are recorded, not processed. Writes the clerk key and a case id to argv[2]."""
+Batches are recorded, not processed. Writes the clerk key to argv[2]."""
 
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ def main() -> None:
     with runtime.database.session() as session:
         key = create_api_key(session, role="clerk", name="bench")[1]
     app = create_app(runtime, runner=_NoRunner())
-    case = app.state.service.create_case("company-establishment")
-    out.write_text(json.dumps({"key": key, "case_id": case.id}))
+    out.write_text(json.dumps({"key": key}))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
