@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, load_only
 
 from intake.access import (
     ADMIN,
@@ -74,6 +75,8 @@ PURPOSE_LENGTH, CASE_REF_LENGTH, HOLDER_LENGTH = 500, 200, 64
 """How far back `expire_due` may be run (a missed nightly sweep); never ahead of today."""
 # Fields that would rebuild a masked number: a masked certificate drops them entirely.
 REBUILDING_FIELDS = ("birth_date", "address")
+_CASE_BINDING = (Case.id, Case.number, Case.center_id, Case.item_code, Case.reviewer_key_id)
+"""The columns binding a query to a case and `may_open` read (never the report)."""
 USE_ACTIONS = ("certificate.search", "certificate.read", "certificate.file",
                "certificate.reuse", "certificate.lookup")
 
@@ -524,9 +527,9 @@ class CertificateService:
         if principal.role == ADMIN and principal.is_global:
             return None
         if principal.role == SYSTEM:
-            from sqlalchemy import or_, select
-
-            case = session.scalar(select(Case).where(
+            # Only what binding needs (not the report, which can be large): a system key
+            # is never checked against the case's parties.
+            case = session.scalar(select(Case).options(load_only(*_CASE_BINDING)).where(
                 or_(Case.number == case_ref, Case.id == case_ref)))
             if case is not None and principal.center_id is not None \
                     and case.center_id != principal.center_id:
@@ -567,7 +570,7 @@ class CertificateService:
                         ) -> bool:
         if row.source_case_id is None:
             return True
-        source = session.get(Case, row.source_case_id)
+        source = session.get(Case, row.source_case_id, options=[load_only(*_CASE_BINDING)])
         return source is not None and may_open(principal, source)
 
     def search(self, principal: Principal, *, holder_id: str | None, types: Sequence[str],

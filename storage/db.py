@@ -43,6 +43,13 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            # Kept connections, not overflow ones: a connection beyond `pool_size` is
+            # opened for one checkout and closed after it (a new server process each
+            # time). The API's worker threads each hold one at a time, the audit writer
+            # one more; 4 concurrent clients with a key check, a query and the writer's
+            # batch in flight already needed more than the default 5.
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from storage.cases import CaseRepository
 from storage.certificates import CertificateRegistry, NewCertificate
@@ -103,6 +104,27 @@ def test_system_key_needs_purpose_sees_only_its_scopes_and_is_audited(
     assert holder not in str(entries)  # the admin list masks holder IDs
     assert len(_audit(cert_api, holder_id=holder)) >= 3
     assert _audit(cert_api, since="2999-01-01T00:00:00Z") == []
+
+
+def test_a_system_lookup_binds_its_case_without_loading_the_report(cert_api: CertApi
+                                                                   ) -> None:
+    holder = resident_id(33)
+    ids = _seed(cert_api, holder)
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = cert_api.runtime.database.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with cert_api.client("system") as system:
+            ok = system.get("/certificates", params={"holder_id": holder, **PURPOSE})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert ok.status_code == 200 and [c["id"] for c in ok.json()] == [ids["card"]]
+    case_reads = [s for s in statements if "FROM cases" in s]
+    assert case_reads and not any("cases.report" in s for s in case_reads)
 
 
 def test_roles_masking_revocation_and_audit_access(cert_api: CertApi) -> None:

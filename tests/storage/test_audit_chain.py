@@ -160,6 +160,37 @@ def test_group_commit_answers_only_durable_entries_and_shares_flushes(db: Databa
     assert _state(db).broken is None
 
 
+def test_a_batch_is_one_insert_after_one_head_read_and_links_in_order(db: Database) -> None:
+    _fill(db, 2)
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0].upper() + " " + statement.split()[1])
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    with db.session() as session:
+        written = AuditLog(session).append_many(
+            [(Actor(n, f"system {n}", "system"), "certificate.search",
+              {"result": "ok", "holder_id": f"H{n}", "detail": {"n": n}}) for n in range(5)])
+    event.remove(db.engine, "before_cursor_execute", note)
+    assert [e.seq for e in written] == [3, 4, 5, 6, 7]
+    assert [e.prev_hash for e in written[1:]] == [e.entry_hash for e in written[:-1]]
+    # PostgreSQL returns the new ids of a multi-row INSERT in order; SQLite cannot, so the
+    # ORM writes its rows one by one there (in-process, without a round trip).
+    inserts = 1 if db.engine.dialect.name == "postgresql" else 5
+    assert sum(s.startswith("INSERT") for s in statements) == inserts
+    assert sum("audit_log.seq" in s for s in statements) == 1  # the head, read once
+    state = _state(db)
+    assert (state.count, state.head_hash, state.broken) == (7, written[-1].entry_hash, None)
+
+
+def test_a_batch_with_an_invalid_entry_writes_nothing(db: Database) -> None:
+    with pytest.raises(ValueError, match="unknown audit result"), db.session() as session:
+        AuditLog(session).append_many([(SERVICE, "a", {"result": "ok"}),
+                                       (SERVICE, "b", {"result": "maybe"})])
+    assert _state(db).count == 0
+
+
 def test_group_commit_reports_a_failed_write_to_its_caller(db: Database) -> None:
     writer = AuditWriter(db)
     with pytest.raises(ValueError, match="unknown audit result"):
