@@ -17,6 +17,7 @@ from typing import Any, Final
 from PIL import Image
 
 from intake.access import Principal, case_for, may_open
+from intake.corrections import CONFIRMED
 from intake.runtime import Runtime
 from ocr.quality import message as quality_message
 from rules.completeness import LOW_CONFIDENCE
@@ -297,10 +298,13 @@ def review_materials(runtime: Runtime, report: Mapping[str, Any], pages: Sequenc
             if corrected:
                 old = corrected.get("value")
                 by = str(corrected.get("by") or "").removeprefix("user:")  # a person
-                provenance = (f"由 {by} 于 "
-                              f"{_when(str(corrected.get('at')), timezone)} 更正"
-                              f"（原值：{old if old not in (None, '') else '空'}；"
-                              f"原因：{corrected.get('reason')}）；原识别：{where}")
+                when = _when(str(corrected.get("at")), timezone)
+                if corrected.get("reason") == CONFIRMED:
+                    provenance = f"由 {by} 于 {when} 核对确认；识别：{where}"
+                else:
+                    provenance = (f"由 {by} 于 {when} 更正"
+                                  f"（原值：{old if old not in (None, '') else '空'}；"
+                                  f"原因：{corrected.get('reason')}）；原识别：{where}")
             else:
                 provenance = f"{sources.get(page, '识别') if page else '识别'}，{where}"
             value = data.get("value")

@@ -23,6 +23,7 @@ VALUE_LIMIT = 500
 CORRECTABLE_STATES = frozenset({"received", "prechecked", "returned", "accepted",
                                 "accepted_tolerant", "under_review", "paused"})
 REVIEWER_CORRECTION = "reviewer_correction"  # why the case was assessed again
+CONFIRMED = "人工核对，确认识别无误"  # the reason of a confirmation (the value as read)
 
 
 def as_rule(row: FieldCorrectionRow) -> FieldCorrection:

@@ -315,13 +315,23 @@ class IntakeService:
             report["typed_facts"] = self._typed_facts(session, case)
             return Masker(principal.role, self.runtime.catalog).deep(report)
 
+    def confirm_field(self, case_id: str, document_id: str, field_name: str, *,
+                      principal: Principal) -> dict[str, Any]:
+        """A reviewer checked a field against the paper and confirms it as read: stored as
+        a correction to the same value (a person's reading, confidence 1.0), with the
+        reason `CONFIRMED`, so an uncertain reading no longer needs review."""
+        return self.correct_field(case_id, document_id, field_name, "", "",
+                                  principal=principal, confirm=True)
+
     def correct_field(self, case_id: str, document_id: str, field_name: str, value: str,
-                      reason: str, *, principal: Principal) -> dict[str, Any]:
+                      reason: str, *, principal: Principal, confirm: bool = False
+                      ) -> dict[str, Any]:
         """A reviewer corrects one extracted field of a material of the case (its `id` in
         the report). The reason is required and the old value kept (`field_corrections`);
         the case is assessed again at once with the correction applied, and the change is
         audited. Returns the new report as the principal sees it."""
         from intake.corrections import (
+            CONFIRMED,
             CORRECTABLE_STATES,
             REASON_LIMIT,
             REVIEWER_CORRECTION,
@@ -332,7 +342,7 @@ class IntakeService:
         from storage.audit import AuditLog
         from storage.corrections import FieldCorrections
 
-        reason = (reason or "").strip()
+        reason = CONFIRMED if confirm else (reason or "").strip()
         if not reason:
             raise IntakeError("correction.reason_required")
         if len(reason) > REASON_LIMIT:
@@ -364,6 +374,9 @@ class IntakeService:
                                   type_zh=mtype.name if mtype else doc.get("type"))
             old = (doc.get("fields") or {}).get(field_name) or {}
             old_value = old.get("value") if isinstance(old, dict) else None
+            if confirm:  # the value as read (an open end was read as 长期)
+                value = str(old_value) if old_value is not None else (
+                    "长期" if isinstance(old, dict) and old.get("open_ended") else "")
             row = FieldCorrections(session).add(
                 case_id=case.id, document_id=document_id, material_type=mtype.code,
                 pages=[int(p) for p in doc.get("pages", [])], field=field_name,
@@ -378,7 +391,8 @@ class IntakeService:
                 case_ref=case.number,
                 detail={"correction": row.id, "document": document_id,
                         "material_type": mtype.code, "field": field_name,
-                        "reason": reason, "why": REVIEWER_CORRECTION})
+                        "reason": reason, "why": REVIEWER_CORRECTION,
+                        "confirmed": confirm})
         log.info("field corrected", extra={"case_id": case_id, "stage": "correct"})
         return self.case_report(case_id, principal=principal)
 

@@ -95,6 +95,26 @@ def correct(case_id: str, request: Request, person: Acting,
                   **_review_context(request, case_id, person))
 
 
+@router.post("/review/{case_id}/confirmation", response_class=HTMLResponse)
+def confirm(case_id: str, request: Request, person: Acting,
+            document_id: Annotated[str, Form(max_length=36)] = "",
+            field: Annotated[str, Form(max_length=100)] = "") -> HTMLResponse:
+    """确认并下一项 (Ctrl+Enter): the field checked against the paper, confirmed as read."""
+    _check_role(person, REVIEW_ROLES)
+    error = None
+    try:
+        if not document_id or not field:
+            raise IntakeError("correction.no_field")
+        _service(request).confirm_field(case_id, document_id, field,
+                                        principal=person.principal)
+    except IntakeError as exc:
+        if exc.status == 404 and exc.code == "case.not_found":
+            raise
+        error = exc.message
+    return render(request, "review_data.html", person, verified=None, error=error,
+                  corrected=None, **_review_context(request, case_id, person))
+
+
 @router.post("/review/{case_id}/documents/{document_id}/verify",
              response_class=HTMLResponse)
 def verify(case_id: str, document_id: str, request: Request, person: Acting) -> HTMLResponse:

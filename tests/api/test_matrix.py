@@ -171,6 +171,7 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("GET", "/review"): "session",
     ("GET", "/review/{case_id}"): "session",
     ("POST", "/review/{case_id}/correction"): "session",
+    ("POST", "/review/{case_id}/confirmation"): "session",
     ("POST", "/review/{case_id}/documents/{document_id}/verify"): "session",
     ("GET", "/review/{case_id}/pages/{page_id}/image.png"): "session",
     ("POST", "/review/{case_id}/recommendation"): "session",

@@ -171,3 +171,17 @@ def test_one_end_of_a_validity_range_is_corrected_as_a_date() -> None:
                                            ("valid_from", "2011-02-03", "2011-02-03", False)):
         field = apply_corrections([doc], [fix(name, typed)], catalog)[0].fields[name]
         assert (field.value, field.valid, field.open_ended) == (value, True, open_ended)
+
+
+def test_a_confirmation_keeps_the_value_as_read(world: World) -> None:
+    from intake.corrections import CONFIRMED
+
+    reviewer = world.people["reviewer"]
+    case_id = world.case_with_misread_card()
+    card = _card(world.service.case_report(case_id, principal=reviewer))
+    after = world.service.confirm_field(case_id, card["id"], "id_number", principal=reviewer)
+    field = _card(after)["fields"]["id_number"]
+    assert field["value"] == BAD and field["confidence"] == 1.0
+    assert field["valid"] is False  # confirming a wrong number does not make it right
+    assert field["corrected"]["reason"] == CONFIRMED
+    assert _slot(after)["state"] == "invalid"

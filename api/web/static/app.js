@@ -109,13 +109,20 @@ document.addEventListener("DOMContentLoaded", () => {
     select(next, true);
   }
 
+  // Confirming a field stores it as checked against the paper (the server assesses the
+  // case again and answers the fields and the checklist), then walks on.
   function confirmAndNext() {
-    if (current) {
-      confirmed.add(current.dataset.key);
-      current.classList.add("confirmed");
-      current.dataset.confirmed = "true";
+    const b = bench();
+    if (!current || !b || typeof htmx === "undefined") {
+      nextProblem();
+      return;
     }
-    nextProblem();
+    confirmed.add(current.dataset.key);
+    const source = document.querySelector("[data-confirm-next]");
+    htmx.ajax("POST", `/review/${b.dataset.case}/confirmation`, {
+      source, target: "#fields", swap: "outerHTML",
+      values: { document_id: current.dataset.document, field: current.dataset.field },
+    }).then(() => nextProblem());
   }
 
   function applyZoom() {
