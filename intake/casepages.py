@@ -416,3 +416,27 @@ def flow_chart(flow: Sequence[DayFlow], width: int = 640, height: int = 240) -> 
         bars([d.closed for d in flow], slot * 0.12 + bar),
         tuple((left + slot * i + slot / 2, d.day.strftime("%m-%d")) for i, d in enumerate(flow)),
         tuple((baseline - plot_h * v / maximum, v) for v in range(0, maximum + 1, step)))
+
+
+CERTIFICATE_STATUS: Final = {"valid": "有效", "expired": "已过期", "revoked": "已撤销"}
+
+
+def stored_from_case(runtime: Runtime, case_id: str, principal: Principal
+                     ) -> dict[tuple[int, ...], str]:
+    """Certificates the store holds from this case's materials, by the pages they came
+    from, in words (who verified it), for the workbench to show a material as stored."""
+    from sqlalchemy import select
+
+    from storage.models import Certificate
+
+    with runtime.database.session() as session:
+        case_for(session, principal, case_id)
+        rows = session.scalars(select(Certificate).where(
+            Certificate.source_case_id == case_id))
+        out = {}
+        for row in rows:
+            who = "自动核验" if row.verification == "auto" else \
+                f"{row.verified_by.removeprefix('user:')} 核验"
+            out[tuple(int(p) for p in row.source_pages or ())] = \
+                f"已入库（{who}，{CERTIFICATE_STATUS.get(row.status, row.status)}）"
+        return out

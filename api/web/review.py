@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.web.pages import Acting, render, requires
 from api.web.window import LIGHT_WORDS, _case_context, _service
-from intake.casepages import page_image, review_materials, review_pages
+from intake.casepages import page_image, review_materials, review_pages, stored_from_case
 from intake.certificates import CertificateService
 from intake.errors import IntakeError
 from intake.lifecycle import STATE_NAMES, ActionRequest, Actor
@@ -58,9 +58,10 @@ def _review_context(request: Request, case_id: str, person: Any) -> dict[str, An
             if f.page is not None and f.box is not None:
                 boxes.setdefault(f.page, []).append(f)
     reused = [s for s in context["slots"] if s["state"] == "reused"]
+    stored = stored_from_case(runtime, case_id, person.principal)
     return {**context, "pages": pages, "materials": materials, "field_boxes": boxes,
-            "reused": reused, "problems": sum(1 for m in materials for f in m.fields
-                                              if f.problem),
+            "reused": reused, "stored": stored,
+            "problems": sum(1 for m in materials for f in m.fields if f.problem),
             "may_verify": person.role in VERIFY_ROLES,
             "recommendations": RECOMMENDATIONS}
 

@@ -119,6 +119,7 @@ def test_a_reviewer_corrects_a_field_and_confirms_a_certificate(
     card = page.locator(".material").filter(has=page.locator(f"[data-key='{card_key}']"))
     card.get_by_role("button", name="确认入库").click()
     expect(page.get_by_role("status").filter(has_text="已确认入库")).to_be_visible()
+    expect(card.locator("[data-stored]")).to_contain_text("已入库（reviewer1 核验，有效）")
 
     # The review ends in a recommendation; the decision is not the reviewer's.
     page.get_by_label("建议准予许可").check()
