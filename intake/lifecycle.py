@@ -441,7 +441,8 @@ class Lifecycle:
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case_for(session, principal, case_id)
-            return [EventView.of(e) for e in repo.events_of_case(case_id)]
+            return [_masked(EventView.of(e), principal, self.runtime)
+                    for e in repo.events_of_case(case_id)]
 
     # transitions ---------------------------------------------------------------------
     def record_receipt(self, repo: CaseRepository, case: Case, actor: Actor) -> CaseEvent:
@@ -487,7 +488,7 @@ class Lifecycle:
                 action = "accept_tolerant"
             event, effects = self._apply(repo, case, action, actor, request)
             life = self.life(case, self.calendar(repo))
-            view = EventView.of(event, effects)
+            view = _masked(EventView.of(event, effects), principal, self.runtime)
         log.info("case transition", extra={"case_id": case_id, "action": action,
                                            "state": life.state})
         return life, view
@@ -633,3 +634,17 @@ class Lifecycle:
             return self.runtime.catalog.item(code).name
         except UnknownItemError:
             return code
+
+
+def _masked(view: EventView, principal: Principal, runtime: Runtime) -> EventView:
+    """An event as the principal's role may see it: a typed reason or a payload may quote
+    an ID number (intake.masking)."""
+    from dataclasses import replace
+
+    from intake.masking import Masker
+
+    masker = Masker(principal.role, runtime.catalog)
+    if masker.full:
+        return view
+    return replace(view, reason=masker.text(view.reason) if view.reason else view.reason,
+                   payload=masker.deep(view.payload))
