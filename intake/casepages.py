@@ -108,11 +108,16 @@ def page_image(runtime: Runtime, case_id: str, page_id: str, principal: Principa
             raise IntakeError("page.not_found", page_id=page_id)
         object_key, fmt, index = page.file.object_key, page.file.format, page.index_in_file
         rotation = page.rotation or 0
+        ocr = page.ocr or {}
+        warp = ocr.get("warp")
+        frame = (float(ocr.get("width") or 0), float(ocr.get("height") or 0))
     if runtime.objects.exists(key):
         return runtime.objects.get(key)
     data = runtime.objects.get(object_key)
     image = _pdf_page(data, index, side) if fmt == "pdf" else _image_page(data, index, side)
-    if rotation % 360:
+    if isinstance(warp, list) and len(warp) == 9 and min(frame) > 0:
+        image = straighten(image, [float(v) for v in warp], frame, side)
+    elif rotation % 360:
         image = image.rotate(-rotation, expand=True)  # clockwise, as the reader turned it
     image.thumbnail((side, side))
     buffer = io.BytesIO()
@@ -120,6 +125,25 @@ def page_image(runtime: Runtime, case_id: str, page_id: str, principal: Principa
     png = buffer.getvalue()
     runtime.objects.put(key, png)
     return png
+
+
+def straighten(photo: Image.Image, warp: Sequence[float], frame: tuple[float, float],
+               side: int) -> Image.Image:
+    """A photographed document as it was read: `warp` (`OcrPage.warp`) maps the page's
+    coordinates (`frame` = its width and height) to fractions of the photo, so the page is
+    drawn pixel by pixel from the photo at most `side` pixels a side."""
+    scale = side / max(frame)
+    size = (max(1, round(frame[0] * scale)), max(1, round(frame[1] * scale)))
+    w, h = photo.size
+    m = [[warp[0], warp[1], warp[2]], [warp[3], warp[4], warp[5]], [warp[6], warp[7], warp[8]]]
+    # output pixel -> page coordinates (÷ scale) -> photo fractions (warp) -> photo pixels
+    rows = [[m[r][0] / scale, m[r][1] / scale, m[r][2]] for r in range(3)]
+    rows[0] = [v * w for v in rows[0]]
+    rows[1] = [v * h for v in rows[1]]
+    norm = rows[2][2] or 1.0
+    coefficients = [v / norm for v in (*rows[0], *rows[1], rows[2][0], rows[2][1])]
+    return photo.convert("RGB").transform(size, Image.Transform.PERSPECTIVE, coefficients,
+                                          Image.Resampling.BILINEAR, fillcolor="white")
 
 
 def _image_page(data: bytes, index: int, side: int) -> Image.Image:

@@ -185,3 +185,4 @@ def test_a_confirmation_keeps_the_value_as_read(world: World) -> None:
     assert field["valid"] is False  # confirming a wrong number does not make it right
     assert field["corrected"]["reason"] == CONFIRMED
     assert _slot(after)["state"] == "invalid"
+
