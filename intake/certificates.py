@@ -43,7 +43,6 @@ from sqlalchemy.orm import Session, load_only
 from intake.access import (
     ADMIN,
     OPERATOR,
-    REVIEWING_ROLES,
     STAFF_ROLES,
     SYSTEM,
     Principal,
@@ -54,6 +53,7 @@ from intake.access import (
 from intake.errors import IntakeError
 from intake.inputs import bounded, has_unsafe_characters, is_uuid
 from intake.masking import Masker
+from intake.masking import action as masking_action
 from intake.runtime import Runtime
 from rules.catalog import Catalog, Item
 from rules.conditions import FACTS, split_ref
@@ -68,7 +68,8 @@ from storage.s3 import Presigner
 log = logging.getLogger(__name__)
 
 READ_ROLES = frozenset({SYSTEM, ADMIN, *STAFF_ROLES})
-SCAN_ROLES = frozenset({SYSTEM, ADMIN, *REVIEWING_ROLES})
+# The scan shows the number in full: only roles the masking policy gives it in full.
+SCAN_ROLES = frozenset(r for r in READ_ROLES if masking_action("id_number", r) == "full")
 EXPIRE_WINDOW = timedelta(days=31)
 # What a query may send (the audit log's columns): checked here, so a refusal is audited.
 PURPOSE_LENGTH, CASE_REF_LENGTH, HOLDER_LENGTH = 500, 200, 64
