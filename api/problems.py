@@ -84,6 +84,12 @@ def install(app: FastAPI) -> None:
             return problem_response(request, IntakeError("request.invalid"))
         raise exc
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # a number from the request too large for the database or a date computation
+        log.warning("a request value overflowed: %s", exc, extra={"code": "request.invalid"})
+        return problem_response(request, IntakeError("request.invalid"))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, IntakeError("internal.error"))

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.schemas_lifecycle import DeadlinesPublic
+from intake.inputs import MAX_ROW_ID
 from intake.service import BatchProgress, CaseView
 
 
@@ -20,9 +21,9 @@ class CaseCreate(BaseModel):
 
 
 class CaseAssignment(BaseModel):
-    handler_key_id: int | None = Field(default=None,
+    handler_key_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID,
                                        description="hand the case to this clerk key (admins)")
-    reviewer_key_id: int | None = Field(default=None,
+    reviewer_key_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID,
                                         description="route the case to this reviewer key")
     unroute: bool = Field(default=False,
                           description="return the case to the center's review queue")

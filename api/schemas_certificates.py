@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -48,9 +48,10 @@ class VerifyRequest(BaseModel):
     holder_id: str | None = Field(
         default=None, max_length=64,
         description="持证主体代码, for certificates that do not print it (不动产权证书)")
-    pages: list[int] | None = Field(
-        default=None, description="The document's pages as the reviewer saw them; a "
-                                  "mismatch (a new batch changed the case) is a 409.")
+    pages: list[Annotated[int, Field(ge=1, le=100_000)]] | None = Field(
+        default=None, max_length=10_000,
+        description="The document's pages as the reviewer saw them; a mismatch (a new batch "
+                    "changed the case) is a 409.")
 
 
 class RevokeRequest(BaseModel):

@@ -19,6 +19,9 @@ FILENAME_LENGTH = 255
 ORIGINAL_NAME_LENGTH = 1000
 """Characters kept of the escaped original name, when it differs."""
 CONTENT_TYPE_LENGTH = 100
+MAX_ROW_ID = 2**31 - 1
+"""Integer ids (keys, centers, users) are 32-bit in the database: a larger one from a
+request is refused before it is sent."""
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]*$"
 """A pattern for one-line text fields of a request (pydantic/FastAPI `pattern=`): no
 control or bidi-control characters."""

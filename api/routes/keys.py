@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from api.auth import Admin
+from intake.inputs import MAX_ROW_ID
 from intake.keys import CenterView, IssuedKey, KeyService, KeyView
 
 router = APIRouter(tags=["keys"])
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class KeyPublic(BaseModel):
@@ -100,14 +102,14 @@ def create_key(body: KeyCreate, request: Request, principal: Admin) -> IssuedKey
 
 
 @router.post("/keys/{key_id}/revoke", response_model=KeyPublic)
-def revoke_key(key_id: int, request: Request, principal: Admin) -> KeyPublic:
+def revoke_key(key_id: KeyId, request: Request, principal: Admin) -> KeyPublic:
     """Refused from the next request on."""
     return KeyPublic.of(_keys(request).revoke_key(key_id, principal=principal))
 
 
 @router.post("/keys/{key_id}/rotate", response_model=IssuedKeyPublic,
              status_code=status.HTTP_201_CREATED)
-def rotate_key(key_id: int, request: Request, principal: Admin,
+def rotate_key(key_id: KeyId, request: Request, principal: Admin,
                body: KeyRotate | None = None) -> IssuedKeyPublic:
     """A successor with the same role, center, scopes and purposes; the old key works for
     the overlap window, then expires."""

@@ -8,6 +8,7 @@ generation is random, so each run explores different inputs."""
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterator
 from datetime import datetime
@@ -31,14 +32,17 @@ from intake.settings import load_settings
 from storage.apikeys import ROLES, create_api_key
 from tests.helpers import RecordingRunner
 
-EXAMPLES_PER_ROLE = 4
+EXAMPLES_PER_ROLE = int(os.environ.get("DOCINTAKE_CONTRACT_EXAMPLES", "4"))
+"""Per operation and role; raise it for a longer exploration (e.g. before a release)."""
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance,
           content_type_conformance]
 
 
 @pytest.fixture
 def contract_app(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
+    # SQLite by default; DOCINTAKE_CONTRACT_DATABASE_URL runs it against another database
     settings = load_settings(data_dir=tmp_path / "data", task_mode="inline",
+                             database_url=os.environ.get("DOCINTAKE_CONTRACT_DATABASE_URL"),
                              max_upload_bytes=64 * 1024, max_batch_bytes=256 * 1024)
     runtime = Runtime.from_settings(settings)
     with runtime.database.session() as session:
