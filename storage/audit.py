@@ -11,7 +11,7 @@ owner password, so the log also proves itself:
   entry breaks the chain from there on; `verify_chain` replays it and names the first
   entry that does not fit.
 * **One writer at a time.** Appends take the chain lock (a PostgreSQL transaction-level
-  advisory lock, a process lock on SQLite) before reading the head, and hold it until their
+  advisory lock, SQLite's own write lock) before reading the head, and hold it until their
   transaction ends, so two appends can never both extend the same head: the chain cannot
   fork. `seq` is also unique in the schema.
 * **Group commit.** A certificate query must not answer before its audit entry is durable,
@@ -95,36 +95,34 @@ def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
 
 
 # -- the chain lock -------------------------------------------------------------------------
-_process_locks: dict[str, threading.Lock] = {}
-_process_locks_guard = threading.Lock()
-
-
 def _release_at_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None:  # a savepoint ends, the transaction goes on
         return
-    lock = session.info.pop("audit_chain_lock", None)
-    if lock is not None and lock is not True:  # PostgreSQL released its own at commit
-        lock.release()
+    session.info.pop("audit_chain_lock", None)  # the database released it with the transaction
 
 
 def _take_chain_lock(session: Session) -> None:
-    """Hold the chain lock until this session's transaction ends (commit or rollback)."""
+    """Hold the chain lock until this session's transaction ends (commit or rollback).
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the database's own write lock
+    (one writer at a time anyway), taken by a statement that changes nothing. Not a lock of
+    our own beside it: a transaction that wrote first (an assessment) and then appends
+    would hold SQLite's lock while waiting for ours, and one that appends first (a request
+    auditing a read) would hold ours while waiting for SQLite's — each waiting for the
+    other until SQLite gave up ("database is locked")."""
     if "audit_chain_lock" in session.info:
         return
     if not session.info.get("audit_chain_listener"):
         event.listen(session, "after_transaction_end", _release_at_end)
         session.info["audit_chain_listener"] = True
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
-        session.info["audit_chain_lock"] = True  # released by PostgreSQL at commit
-        return
-    # SQLite: the embedded default runs in one process; its writers queue on this lock.
-    url = str(bind.engine.url)
-    with _process_locks_guard:
-        lock = _process_locks.setdefault(url, threading.Lock())
-    lock.acquire()
-    session.info["audit_chain_lock"] = lock
+    else:
+        # Deletes no row (the append-only triggers fire per row): it only makes this
+        # transaction SQLite's writer, waiting (busy_timeout) for the one before it, so
+        # the head read next is the newest.
+        session.execute(text("DELETE FROM audit_log WHERE 0"))
+    session.info["audit_chain_lock"] = True
 
 
 def _head(session: Session) -> tuple[int, str]:

@@ -124,6 +124,42 @@ def test_a_rolled_back_append_leaves_no_gap_and_releases_the_chain(db: Database)
     assert (state.count, state.broken) == (3, None)
 
 
+def test_an_append_after_other_writes_and_one_before_them_both_go_through(db: Database
+                                                                          ) -> None:
+    """An assessment writes, then audits; meanwhile a request audits a read. Neither may
+    wait for the other for ever (on SQLite they did, until "database is locked")."""
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE scratch_work (n INTEGER)"))
+    request_locking = threading.Event()
+    errors: list[BaseException] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.current_thread().name == "request" and "audit_log" in statement:
+            request_locking.set()  # the request is taking the chain (or reading its head)
+
+    def request() -> None:
+        try:
+            with db.session() as session:
+                AuditLog(session).append(CLERK, "certificate.read", result="ok")
+        except BaseException as exc:
+            errors.append(exc)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        with db.session() as session:
+            session.execute(text("INSERT INTO scratch_work VALUES (1)"))  # the writes first
+            reader = threading.Thread(target=request, name="request")
+            reader.start()
+            request_locking.wait()
+            AuditLog(session).append(SERVICE, "certificate.lookup", result="ok")
+        reader.join()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert errors == []
+    state = _state(db)
+    assert (state.count, state.broken) == (2, None)
+
+
 def test_group_commit_answers_only_durable_entries_and_shares_flushes(db: Database) -> None:
     commits = 0
 
