@@ -8,7 +8,6 @@ from paper (OCR lines, field values, file names) through the one masking policy
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from PIL import Image
 from intake.access import Principal, case_for, may_open
 from intake.corrections import CONFIRMED
 from intake.runtime import Runtime
+from ocr.pdfium_lock import PDFIUM
 from ocr.quality import message as quality_message
 from rules.completeness import LOW_CONFIDENCE
 from storage.cases import CaseRepository
@@ -154,15 +154,12 @@ def _image_page(data: bytes, index: int, side: int) -> Image.Image:
     return image
 
 
-# PDFium is not thread-safe: two requests drawing pages at once (the page strip asks for
-# several) crashed the server process. One drawing at a time; each is cached once drawn.
-_PDFIUM = threading.Lock()
 
 
 def _pdf_page(data: bytes, index: int, side: int) -> Image.Image:
     import pypdfium2 as pdfium
 
-    with _PDFIUM:
+    with PDFIUM:  # one PDFium user at a time in this process (ocr.pdfium_lock)
         document = pdfium.PdfDocument(data)
         try:
             page = document[index - 1]

@@ -55,6 +55,7 @@ from intake.inputs import bounded, has_unsafe_characters, is_uuid
 from intake.masking import Masker
 from intake.masking import action as masking_action
 from intake.runtime import Runtime
+from ocr.pdfium_lock import PDFIUM
 from rules.catalog import Catalog, Item
 from rules.conditions import FACTS, split_ref
 from rules.types import CompletenessReport, ReusableCertificate
@@ -289,12 +290,17 @@ def audit_lookups(session: Session, actor: Actor, holders: Iterable[str],
 # verification ------------------------------------------------------------------------------
 def _build_scan(runtime: Runtime, pages: Sequence[Page]) -> bytes:
     """A PDF of exactly the certificate's pages, cut from the originals."""
+    datas = [(page, runtime.objects.get(page.file.object_key)) for page in pages]
+    with PDFIUM:  # one PDFium user at a time in this process (ocr.pdfium_lock)
+        return _assemble(datas)
+
+
+def _assemble(datas: Sequence[tuple[Page, bytes]]) -> bytes:
     import pypdfium2
     from PIL import Image
 
     out = pypdfium2.PdfDocument.new()
-    for page in pages:
-        data = runtime.objects.get(page.file.object_key)
+    for page, data in datas:
         if page.file.format == "pdf":
             out.import_pages(pypdfium2.PdfDocument(data), [page.index_in_file - 1])
             continue

@@ -15,6 +15,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from ocr.errors import SourceError
+from ocr.pdfium_lock import PDFIUM
 
 
 def cut_page(data: bytes, fmt: str, index: int) -> tuple[bytes, str]:
@@ -31,21 +32,22 @@ def cut_page(data: bytes, fmt: str, index: int) -> tuple[bytes, str]:
 
 
 def _pdf_page(data: bytes, index: int) -> bytes:
-    try:
-        source = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise SourceError.of("file.corrupt") from exc
-    target = pdfium.PdfDocument.new()
-    try:
-        target.import_pages(source, [index])
-        out = io.BytesIO()
-        target.save(out)
-        return out.getvalue()
-    except pdfium.PdfiumError as exc:
-        raise SourceError.of("page.render_failed", page=index + 1) from exc
-    finally:
-        target.close()
-        source.close()
+    with PDFIUM:
+        try:
+            source = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise SourceError.of("file.corrupt") from exc
+        target = pdfium.PdfDocument.new()
+        try:
+            target.import_pages(source, [index])
+            out = io.BytesIO()
+            target.save(out)
+            return out.getvalue()
+        except pdfium.PdfiumError as exc:
+            raise SourceError.of("page.render_failed", page=index + 1) from exc
+        finally:
+            target.close()
+            source.close()
 
 
 def _tiff_frame(data: bytes, index: int) -> bytes:
