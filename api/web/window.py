@@ -10,10 +10,12 @@ audit apply.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.guard import streamed_upload
@@ -22,7 +24,8 @@ from intake.casepages import page_thumbnail, recent_cases, rescan_list
 from intake.errors import IntakeError
 from intake.lifecycle import STATE_NAMES, ActionRequest, Actor, Lifecycle, Outstanding
 from intake.notices import NoticeService
-from intake.service import IntakeService, Upload
+from intake.service import IntakeService
+from intake.uploads import Upload
 
 router = APIRouter(include_in_schema=False)
 
@@ -132,12 +135,31 @@ async def upload(case_id: str, request: Request, person: Acting,
         raise IntakeError("auth.forbidden_role", role=person.role)
     service = _service(request)
     limit = service.runtime.settings.max_upload_bytes
-    uploads = [Upload.from_bytes(f.filename or "", await f.read(limit + 1), f.content_type)
-               for f in files if f.filename]
+    if len(files) > service.runtime.settings.max_files_per_batch:
+        raise IntakeError("batch.too_many_files",
+                          limit=service.runtime.settings.max_files_per_batch)
+    # Starlette spooled each part to a temporary file while parsing; hash them there, in a
+    # worker thread, without reading a file into memory whole.
+    uploads = await run_in_threadpool(
+        lambda: [_spooled(f, limit) for f in files if f.filename])
     if not uploads:
         raise IntakeError("batch.empty")
-    service.upload_batch(case_id, uploads, principal=person.principal)
+    await run_in_threadpool(
+        lambda: service.upload_batch(case_id, uploads, principal=person.principal))
     return _back(request, case_id)
+
+
+def _spooled(part: UploadFile, limit: int) -> Upload:
+    """An `Upload` over the part's temporary file: size and SHA-256 by streaming it; a file
+    past the limit keeps its size and is refused alone by the batch."""
+    digest, size = hashlib.sha256(), 0
+    part.file.seek(0)
+    while chunk := part.file.read(1024 * 1024):
+        size += len(chunk)
+        if size <= limit:
+            digest.update(chunk)
+    part.file.seek(0)
+    return Upload(part.filename or "", part.file, size, digest.hexdigest(), part.content_type)
 
 
 def _back(request: Request, case_id: str) -> Response:
