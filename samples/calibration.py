@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 import samples as S
-from samples.packets import _form
+from samples.packets import make_form
 
 CALIBRATION_SEED = 16_016
 CALIBRATION_PAGES = 16
@@ -62,7 +62,7 @@ _SCANS: list[Callable[[Image.Image, random.Random], Image.Image]] = [
 def _documents(rng: random.Random) -> list[Image.Image]:
     person = S.make_person(rng, _ON)
     company = S.make_company(rng, person, _ON)
-    form = _form("company-establishment", company.name, company.credit_code, person,
+    form = make_form("company-establishment", company.name, company.credit_code, person,
                    S.make_person(rng, _ON), company.address, _ON, phone="13800138000")
     lease = S.make_lease(rng, company.name, person.region, _ON)
     prop = S.make_property(rng, person, _ON)

@@ -132,7 +132,7 @@ class _Packet:
         self.documents.append(DocumentTruth(doc.material_type, pages, filename, doc.fields, sides))
 
 
-def _form(
+def make_form(
     item: str,
     applicant: str,
     applicant_id: str | None,
@@ -168,7 +168,7 @@ def _company_with_agent(pk: _Packet, on: date) -> None:
     rep = make_person(rng, on)
     agent = make_person(rng, on, region=rep.region)
     company = make_company(rng, rep, on)
-    form = _form(
+    form = make_form(
         "company-establishment", company.name, None, rep, agent, company.address, on,
         phone=agent.phone,
     )  # fmt: skip
@@ -186,7 +186,7 @@ def _company_no_agent(pk: _Packet, on: date, *, lease_ended: bool = False) -> No
     rep = make_person(rng, on)
     company = make_company(rng, rep, on, industry=rng.choice(("trade", "media")))
     lease = make_lease(rng, company.name, rep.region, on, ended=lease_ended)
-    form = _form(
+    form = make_form(
         "company-establishment", company.name, None, rep, None, lease.premises, on,
         phone=rep.phone,
     )  # fmt: skip
@@ -202,7 +202,7 @@ def _food_company(pk: _Packet, on: date, *, broken: bool) -> None:
     rng = pk.rng
     rep = make_person(rng, on, expired=broken)
     company = make_company(rng, rep, on, industry="food")
-    form = _form(
+    form = make_form(
         "food-business-license", company.name, company.credit_code, rep, None, company.address, on,
         phone=rep.phone, extra=(("经营项目", "热食类食品制售；预包装食品销售"),),
     )  # fmt: skip
@@ -230,7 +230,7 @@ def _individual(pk: _Packet, on: date, *, committed: bool) -> None:
     operator = make_person(rng, on)
     shop = make_company(rng, operator, on, individual=True)
     item = "individual-business-registration"
-    form = _form(
+    form = make_form(
         item, operator.name, operator.id_number, None, None, shop.address, on,
         phone=operator.phone, business_name=shop.name,
         extra=(("经营范围", "小吃服务；预包装食品销售"),),

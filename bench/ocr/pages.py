@@ -25,7 +25,7 @@ import samples as S
 from ocr.layout import reading_order
 from ocr.prepare import pil_to_array
 from ocr.types import OcrLine
-from samples.packets import _form
+from samples.packets import make_form
 
 ON = date(2025, 6, 1)
 _CODE = re.compile(r"[0-9A-Z]{18}")
@@ -61,7 +61,7 @@ def _documents(rng: random.Random) -> list[tuple[str, S.SamplePage]]:
     out: list[tuple[str, S.SamplePage]] = []
     out.append(("id_card", S.id_card(person, rng).pages[0]))
     out.append(("business_license", S.business_license(company, rng).pages[0]))
-    form = _form("company-establishment", company.name, company.credit_code, person,
+    form = make_form("company-establishment", company.name, company.credit_code, person,
                    S.make_person(rng, ON), company.address, ON, phone="13800138000")
     out.append(("application_form", S.application_form(form).pages[0]))
     lease = S.make_lease(rng, company.name, person.region, ON)

@@ -69,7 +69,7 @@ def _slot(
     )
 
 
-def _form(applicant: str) -> Document:
+def make_form(applicant: str) -> Document:
     return Document(
         "d1", "application_form", (1,), 0.95,
         {"applicant_name": ExtractedField(applicant, 0.95, page=1)},
@@ -83,7 +83,7 @@ def _report(slots: tuple[SlotResult, ...], status: ReportStatus) -> Completeness
         acceptance_date=ACCEPTED,
         status=status,
         slots=slots,
-        documents=(_form("北京瑞丰科技有限公司"),),
+        documents=(make_form("北京瑞丰科技有限公司"),),
     )
 
 
