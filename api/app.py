@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from api.routes import (
 )
 from api.security import SecurityHeaders, install_docs, make_rate_limits
 from api.web import site
+from intake.assessments import reassess_outdated
 from intake.certificates import CertificateService
 from intake.outbox import WebhookSender
 from intake.progress import ProgressService
@@ -44,6 +46,10 @@ def create_app(runtime: Runtime, runner: TaskRunner | None = None) -> FastAPI:
         sender = WebhookSender(runtime) if runtime.settings.webhook_url else None
         if sender is not None:
             sender.start()
+        # Reports made with another catalog are made again once, here, not on reads; in
+        # the background, so the API answers (with the stored reports) meanwhile.
+        threading.Thread(target=reassess_outdated, args=(runtime,), daemon=True,
+                         name="reassess-outdated").start()
         yield
         if sender is not None:
             sender.stop()

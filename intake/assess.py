@@ -3,7 +3,7 @@ server-less `docintake check`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -44,6 +44,7 @@ class Assessment:
     analysis: Analysis
     report: CompletenessReport
     unreadable: tuple[Unreadable, ...] = ()
+    certificates: tuple[ReusableCertificate, ...] = ()  # those the reusable slots considered
 
     @property
     def status(self) -> str:
@@ -78,7 +79,8 @@ def assess(
     acceptance_date: date,
     *,
     facts: Mapping[str, object] | None = None,
-    certificates: Sequence[ReusableCertificate] = (),
+    certificates: Sequence[ReusableCertificate]
+    | Callable[[Analysis], Sequence[ReusableCertificate]] = (),
     unreadable: Sequence[Unreadable] = (),
     numbers: Sequence[int] | None = None,
     corrections: Sequence[FieldCorrection] = (),
@@ -88,7 +90,10 @@ def assess(
     case passes its own page numbers (`Page.sequence`, with gaps where a page failed);
     without them pages are numbered 1.. in the order given.
 
-    `corrections` (a reviewer's, oldest first) replace extracted fields before the check."""
+    `corrections` (a reviewer's, oldest first) replace extracted fields before the check.
+    `certificates` may be a function of the analysis (after the corrections): the
+    certificates of the holders the extracted materials name, looked up before the one
+    completeness run."""
     if numbers is None:
         numbers = range(1, len(pages) + 1)
     if len(numbers) != len(pages) or len(set(numbers)) != len(numbers):
@@ -98,8 +103,10 @@ def assess(
     if corrections:
         analysis = replace(analysis, documents=apply_corrections(
             analysis.documents, corrections, catalog))
+    found = tuple(certificates(analysis) if callable(certificates) else certificates)
     report = check_completeness(
         item, analysis.documents, acceptance_date, catalog=catalog, facts=facts,
-        certificates=certificates, classifications=analysis.classifications,
+        certificates=found, classifications=analysis.classifications,
     )
-    return Assessment(analysis=analysis, report=report, unreadable=tuple(unreadable))
+    return Assessment(analysis=analysis, report=report, unreadable=tuple(unreadable),
+                      certificates=found)

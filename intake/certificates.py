@@ -4,10 +4,12 @@
   reviewer confirms it (`verify_document`), or automatically after an assessment when the
   type is listed in `DOCINTAKE_AUTO_VERIFY_TYPES` and every field passed its checks with at
   least `DOCINTAKE_AUTO_VERIFY_MIN_CONFIDENCE` (`auto_verify`);
-* **reuse** — `reusable_certificates` finds, for a case's reusable slots, the certificates
-  of the holders the application form names; the completeness engine then marks a slot
-  `reused` only when one is valid on the case's acceptance date (revoked or expired ones are
-  reported, never reused), and paper always remains acceptable;
+* **reuse** — `intake.assessments` finds, for a case's reusable slots, the certificates
+  of the holders its materials name; the completeness engine then marks a slot `reused`
+  only when one is valid on the case's acceptance date (revoked or expired ones are
+  reported, never reused), and paper always remains acceptable. Verifying or revoking a
+  certificate assesses the affected cases again: the case it came from, and on revocation
+  every case that reused it;
 * **queries by other systems** — `search`, `read`, `scan`, `revoke`, each checked against
   the caller's role and scopes and written to the append-only audit log, including refusals.
 
@@ -50,15 +52,19 @@ from intake.access import (
     case_for,
     may_open,
 )
+from intake.assessments import (
+    CERTIFICATE_REVOKED,
+    CERTIFICATE_VERIFIED,
+    normalise_holder,
+    reassess_case,
+)
 from intake.errors import IntakeError
 from intake.inputs import bounded, has_unsafe_characters, is_uuid
 from intake.masking import Masker
 from intake.masking import action as masking_action
 from intake.runtime import Runtime
 from ocr.pdfium_lock import PDFIUM
-from rules.catalog import Catalog, Item
-from rules.conditions import FACTS, split_ref
-from rules.types import CompletenessReport, ReusableCertificate
+from rules.catalog import Catalog
 from storage.audit import SERVICE, Actor, AuditLog
 from storage.cases import CaseRepository
 from storage.certificates import CertificateRegistry, NewCertificate, status_on
@@ -147,10 +153,6 @@ class ScanAccess:
     expires_at: datetime | None = None
 
 
-def normalise_holder(value: str) -> str:
-    return value.strip().upper()
-
-
 def _declared(purpose: str, declared: Sequence[str]) -> bool:
     """A purpose matches a declared one exactly, or as `declared: detail`."""
     return any(purpose == p or purpose.startswith(f"{p}:") or purpose.startswith(f"{p}：")
@@ -214,79 +216,6 @@ def case_parties(case: Case, catalog: Catalog) -> set[str]:
     return found
 
 
-# reuse ------------------------------------------------------------------------------------
-def holder_ids_of(item: Item, report: CompletenessReport,
-                  facts: Mapping[str, object] | None = None) -> set[str]:
-    """The holder IDs the item's reusable slots name (e.g. the form's legal
-    representative ID number), read from a first assessment of the case."""
-    facts = facts or {}
-    docs = {d.id: d for d in report.documents}
-    slots = {s.code: s for s in report.slots}
-    found: set[str] = set()
-    for slot in item.slots:
-        if not slot.reusable or not slot.holder:
-            continue
-        values: list[object] = []
-        if slot.holder in facts:
-            values.append(facts[slot.holder])
-        else:
-            head, tail = split_ref(slot.holder)
-            if head == FACTS:
-                values.append(facts.get(tail))
-            elif head in slots:
-                values += [docs[d].field_value(tail) for d in slots[head].documents
-                           if d in docs]
-        found |= {normalise_holder(str(v)) for v in values if v}
-    return found
-
-
-def certificate_types(item: Item, catalog: Catalog) -> set[str]:
-    return {t for s in item.slots if s.reusable for t in s.accepts
-            if catalog.material_types[t].certificate}
-
-
-def reusable_certificates(session: Session, catalog: Catalog, item: Item,
-                          report: CompletenessReport, acceptance_date: date,
-                          facts: Mapping[str, object] | None = None, *,
-                          actor: Actor | None = None, case_ref: str | None = None
-                          ) -> list[ReusableCertificate]:
-    """Stored certificates the case's reusable slots may consider, with their status on
-    the acceptance date (the engine reuses only `valid` ones and reports the others).
-    With an `actor`, every holder looked up is audited, hit or miss, as that actor's."""
-    holders = holder_ids_of(item, report, facts)
-    types = certificate_types(item, catalog)
-    if not holders or not types:
-        return []
-    rows = CertificateRegistry(session).search(holders, types)
-    if actor is not None:
-        audit_lookups(session, actor, holders, types, rows, purpose=item.name,
-                      case_ref=case_ref)
-    return [ReusableCertificate(
-        id=r.id, material_type=r.material_type, holder_id=r.holder_id,
-        holder_name=r.holder_name, number=r.number, valid_until=r.valid_until,
-        # Expiry is judged by the engine on the acceptance date (its finding names the
-        # end date); a stored `expired` from the sweep does not matter for a case accepted
-        # before the end date. Revocation is final whatever the date.
-        status="revoked" if r.status == "revoked" else "valid",
-        fields={k: str(v.get("value")) for k, v in (r.fields or {}).items()
-                if isinstance(v, dict) and v.get("value") is not None},
-    ) for r in rows]
-
-
-def audit_lookups(session: Session, actor: Actor, holders: Iterable[str],
-                  types: Iterable[str], rows: Sequence[Certificate], *, purpose: str,
-                  case_ref: str | None) -> None:
-    """One `certificate.lookup` entry per holder looked up for a case: hit or miss, with
-    the key that caused it (a miss is a use too: it tells that nothing is stored)."""
-    audit = AuditLog(session)
-    for holder in sorted(holders):
-        found = [r.id for r in rows if r.holder_id == holder]
-        audit.append(actor, "certificate.lookup", result="ok" if found else "not_found",
-                     holder_id=holder, purpose=purpose, case_ref=case_ref,
-                     target=",".join(sorted(types)) or None,
-                     detail={"certificates": found[:50]})
-
-
 # verification ------------------------------------------------------------------------------
 def _build_scan(runtime: Runtime, pages: Sequence[Page]) -> bytes:
     """A PDF of exactly the certificate's pages, cut from the originals."""
@@ -331,15 +260,17 @@ class CertificateService:
         actor = principal.actor
         with self.runtime.database.session() as session:
             case = case_for(session, principal, case_id)
-            if any(b.status != "completed" for b in case.batches) or case.report is None:
+            current = CaseRepository(session).current_assessment(case.id)
+            if any(b.status != "completed" for b in case.batches) or current is None:
                 raise IntakeError("case.processing", action_zh="核验", action_en="verify")
-            doc = next((d for d in case.report.get("documents", [])
+            report = current.report
+            doc = next((d for d in report.get("documents", [])
                         if d.get("id") == document_id), None)
             if doc is None:
                 raise IntakeError("document.not_found", document_id=document_id)
             if pages is not None and list(pages) != list(doc["pages"]):
                 raise IntakeError("document.changed")
-            new = self._candidate(case, doc, holder_id)
+            new = self._candidate(case, report, doc, holder_id)
             if isinstance(new, tuple):
                 raise IntakeError("certificate.not_verifiable", reason_zh=new[0],
                                   reason_en=new[1])
@@ -350,6 +281,9 @@ class CertificateService:
                                      holder_id=row.holder_id, case_ref=case.number,
                                      detail={"document": document_id, "created": created})
             view = view_of(row, case.acceptance_date, masker=self._masker(principal))
+            if created:  # a new input of the case's reusable slots
+                reassess_case(self.runtime, session, case.id, reason=CERTIFICATE_VERIFIED,
+                              actor=actor)
         log.info("certificate verified by reviewer",
                  extra={"case_id": case_id, "stage": "verify"})
         return view, created
@@ -378,7 +312,7 @@ class CertificateService:
                    or float(f.get("confidence", 0)) < settings.auto_verify_min_confidence
                    for f in fields.values()):
                 continue
-            new = self._candidate(case, doc, None)
+            new = self._candidate(case, report, doc, None)
             if isinstance(new, tuple):
                 continue
             try:
@@ -397,25 +331,8 @@ class CertificateService:
                               extra={"case_id": case.id, "stage": "verify"})
         return stored
 
-    def record_reuse(self, session: Session, case: Case, report: Mapping[str, Any],
-                     actor: Actor = SERVICE) -> None:
-        """A reused certificate is a use of the holder's records: audit it once per case,
-        with the key that caused the assessment (the one that uploaded the batch)."""
-        audit = AuditLog(session)
-        item_name = self.runtime.catalog.item(case.item_code).name
-        for slot in report.get("slots", []):
-            cert_id = slot.get("certificate")
-            if slot.get("state") != "reused" or not cert_id:
-                continue
-            if audit.seen("certificate.reuse", cert_id, case.number):
-                continue
-            row = CertificateRegistry(session).get(cert_id)
-            audit.append(actor, "certificate.reuse", result="ok", target=cert_id,
-                         holder_id=row.holder_id if row else None, purpose=item_name,
-                         case_ref=case.number, detail={"slot": slot.get("code")})
-
-    def _candidate(self, case: Case, doc: Mapping[str, Any], holder_id: str | None
-                   ) -> NewCertificate | tuple[str, str]:
+    def _candidate(self, case: Case, report: Mapping[str, Any], doc: Mapping[str, Any],
+                   holder_id: str | None) -> NewCertificate | tuple[str, str]:
         """The certificate a document describes, or why it cannot be one (Chinese, English)."""
         mtype = self.runtime.catalog.material_types.get(doc["type"])
         mapping = MAPPINGS.get(doc["type"])
@@ -438,7 +355,7 @@ class CertificateService:
         if mapping.holder_id is not None and not good(mapping.holder_id):
             return "持证主体代码校验未通过", "the holder's ID fails its check"
         if holder is None:
-            holder = holder_id or self._holder_from_form(case, holder_name)
+            holder = holder_id or self._holder_from_form(report, holder_name)
         if not holder:
             return ("请提供持证主体代码（身份证号码或统一社会信用代码）",
                     "give the holder's ID number or credit code")
@@ -460,10 +377,11 @@ class CertificateService:
             fields={k: v for k, v in fields.items()}, source_case_id=case.id,
             source_pages=list(doc.get("pages", [])), verification="", verified_by="")
 
-    def _holder_from_form(self, case: Case, holder_name: str) -> str | None:
+    @staticmethod
+    def _holder_from_form(report: Mapping[str, Any], holder_name: str) -> str | None:
         """A certificate that prints only a name belongs to the applicant when the names
         agree: take the applicant's ID from the form."""
-        for doc in (case.report or {}).get("documents", []):
+        for doc in report.get("documents", []):
             if doc.get("type") != "application_form":
                 continue
             f = doc.get("fields", {})
@@ -708,8 +626,22 @@ class CertificateService:
                 raise IntakeError("certificate.not_found", cert_id=bounded(cert_id, 80))
             AuditLog(session).append(principal.actor, action, result="ok", target=cert_id,
                                      holder_id=row.holder_id, detail={"reason": reason})
-            return view_of(row, self.runtime.clock.today(), masker=self._masker(principal),
+            view = view_of(row, self.runtime.clock.today(), masker=self._masker(principal),
                            source_visible=self._source_visible(session, principal, row))
+            for case_id in self._cases_relying_on(session, row):
+                reassess_case(self.runtime, session, case_id, reason=CERTIFICATE_REVOKED,
+                              actor=principal.actor)
+            return view
+
+    @staticmethod
+    def _cases_relying_on(session: Session, row: Certificate) -> list[str]:
+        """The case a certificate came from and every case that reused it (each reuse is
+        in the audit log), oldest first."""
+        repo = CaseRepository(session)
+        cases = [repo.get_case_by_number(ref) for ref in AuditLog(session).case_refs(
+            "certificate.reuse", row.id, holder_id=row.holder_id)]
+        ids = [row.source_case_id] if row.source_case_id else []
+        return list(dict.fromkeys(ids + [c.id for c in cases if c is not None]))
 
     def expire_due(self, on: date | None = None, *, principal: Principal = OPERATOR,
                    today: date | None = None) -> int:

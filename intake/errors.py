@@ -95,6 +95,12 @@ declare("auth.forbidden_role", 403, "角色 {role} 无权执行此操作。",
 declare("item.unknown", 404, "事项编码 {item_code} 不在目录中。",
         "Unknown item code {item_code}.")
 declare("case.not_found", 404, "案件 {case_id} 不存在。", "Case {case_id} not found.")
+declare("case.not_assessed", 409, "案件 {case_id} 尚无审查结果，请稍后再试。",
+        "Case {case_id} has not been assessed yet; try again shortly.")
+declare("assessment.reason_invalid", 422,
+        "重新审查的原因 {reason} 格式有误（小写英文单词，如 reviewer_correction）。",
+        "Give the reason for reassessing as a short snake_case word such as "
+        "reviewer_correction, not {reason}.")
 declare("case.processing", 409, "材料仍在识别中，请稍后再{action_zh}。",
         "Materials are still being processed; {action_en} again shortly.")
 

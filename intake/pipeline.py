@@ -2,7 +2,7 @@
 
     split   original file -> page rows (one per page; a bad file fails alone)
     read    page row -> OCR or text-layer lines (a bad page fails alone)
-    assess  all pages of the case -> documents + completeness report
+    assess  all pages of the case -> a stored assessment (`intake.assessments`)
 
 Each stage reloads what it needs by id and is idempotent: running it twice changes nothing
 the second time, so a runner may retry or redeliver freely. Several processes may run stages
@@ -20,26 +20,25 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import Session
+
 from intake import metrics
 from intake.access import actor_of_key
-from intake.assess import Assessment, Unreadable, assess
-from intake.certificates import CertificateService, reusable_certificates
-from intake.corrections import corrections_of_case
+from intake.assessments import BATCH_COMPLETED, CERTIFICATE_VERIFIED, reassess_case
+from intake.certificates import CertificateService
 from intake.errors import message
 from intake.lifecycle import Lifecycle
 from intake.runtime import Runtime
 from ocr.reader import read_page
 from ocr.sources import Source, SourceError, open_source
 from ocr.types import OcrPage
-from rules.completeness import check_completeness
-from rules.types import ReusableCertificate
-from storage.audit import Actor
 from storage.cases import FINISHED_PAGE_STATES, CaseRepository
-from storage.models import Case, Page, SourceFile
+from storage.certificates import CertificateRegistry
+from storage.models import SourceFile
 from storage.objects import ObjectStoreError
 
 log = logging.getLogger(__name__)
@@ -77,6 +76,9 @@ TRANSIENT_ERRORS = _transient_errors()
 # because the engine could not read it.
 STORE_UNAVAILABLE = "page.store_unavailable"
 READ_FAILED = "page.read_failed"
+
+# Slot states a certificate from the store could still change.
+UNSETTLED = ("missing", "invalid", "reused")
 
 
 T = TypeVar("T")
@@ -331,27 +333,36 @@ class Pipeline:
             batch = repo.get_batch(batch_id)
             assert batch is not None
             case = batch.case
+            case_id = case.id
             # The key that uploaded the batch caused this assessment and its lookups.
             actor = actor_of_key(session, batch.uploaded_by or case.handler_key_id)
-            result = assess_stored_case(self.runtime, repo, case, actor=actor)
-            repo.replace_documents(case.id, result.documents())
-            by_sequence = {p.sequence: p for p in result.pages}
-            for cls in result.assessment.analysis.classifications:
-                row = by_sequence[cls.page]
-                row.material_type, row.class_confidence = cls.material_type, cls.confidence
-            report = result.report_dict()
-            repo.save_report(case, report, result.applicant_name)
+            stored = reassess_case(self.runtime, session, case_id, reason=BATCH_COMPLETED,
+                                   actor=actor)
+            verified = CertificateService(self.runtime).auto_verify(session, case, stored.report)
+            if self._new_certificates_matter(session, case.item_code, stored.report, verified):
+                reassess_case(self.runtime, session, case_id, reason=CERTIFICATE_VERIFIED,
+                              actor=actor)
             Lifecycle(self.runtime).record_precheck(repo, case)
-            certificates = CertificateService(self.runtime)
-            certificates.record_reuse(session, case, report, actor)
-            certificates.auto_verify(session, case, report)
             repo.set_batch_status(batch, "completed")
-            case_id = case.id
         metrics.STAGE_SECONDS.labels("assess").observe(time.perf_counter() - started)
         log.info("batch assessed", extra={"case_id": case_id, "batch_id": batch_id,
                                           "stage": "assess"})
         self._archive(batch_id)
         return True
+
+    def _new_certificates_matter(self, session: Session, item_code: str,
+                                 report: dict[str, Any], certificate_ids: list[str]) -> bool:
+        """Whether certificates just stored from the case's own materials are an input
+        that can change its report: only a reusable slot that paper did not settle can
+        use one (the documents stored come from slots their paper settled)."""
+        if not certificate_ids:
+            return False
+        registry = CertificateRegistry(session)
+        types = {row.material_type for row in map(registry.get, certificate_ids) if row}
+        item = self.runtime.catalog.item(item_code)
+        reusable = {s.code for s in item.slots if s.reusable and types & set(s.accepts)}
+        return any(slot.get("code") in reusable and slot.get("state") in UNSETTLED
+                   for slot in report.get("slots", []))
 
     def _archive(self, batch_id: str) -> None:
         """The batch's searchable archive copy (originals + invisible OCR text) at
@@ -413,66 +424,3 @@ class Pipeline:
                 on_progress("read", done, len(page_ids))
         self.retrying(lambda: self.assess(batch_id), what="assess", context=context)
         self.close_source()
-
-
-@dataclass(frozen=True)
-class CaseAssessment:
-    """An assessment of a stored case. The rules were given the case's page numbers
-    (`Page.sequence`), so every page reference in it is one the clerk can find."""
-
-    assessment: Assessment
-    pages: list[Page]
-
-    def documents(self) -> list[dict[str, Any]]:
-        return [doc.to_dict() for doc in self.assessment.report.documents]
-
-    def report_dict(self) -> dict[str, Any]:
-        return self.assessment.to_dict()
-
-    @property
-    def applicant_name(self) -> str | None:
-        return next((d.field_value("applicant_name")
-                     for d in self.assessment.report.documents
-                     if d.material_type == "application_form"), None)
-
-
-def assess_stored_case(runtime: Runtime, repo: CaseRepository, case: Case,
-                       certificates: Sequence[ReusableCertificate] | None = None, *,
-                       actor: Actor | None = None) -> CaseAssessment:
-    """Run the rules over every page of the case read so far. Pure apart from the loads:
-    no OCR runs here, so it is cheap enough to do on every request.
-
-    `certificates=None` looks up the certificate store: the holders named by a first
-    assessment (e.g. the form's legal representative) are searched, and when any of them
-    holds a certificate of a reusable slot's type the slots are settled again with it.
-    Each lookup is audited as `actor`'s (the key that caused this assessment). Reviewers'
-    corrections (`intake.corrections`) apply over the extracted fields."""
-    all_pages = repo.pages_of_case(case.id)
-    pages = [p for p in all_pages if p.status in ("done", "blank") and p.ocr is not None]
-    unreadable = [
-        Unreadable(p.file.filename, p.sequence, p.error_code or READ_FAILED,
-                   p.error_message or message(p.error_code or READ_FAILED, page=p.sequence),
-                   source_page=p.index_in_file)
-        for p in all_pages if p.status == "failed"
-    ] + [
-        Unreadable(f.filename, None, f.error_code or "file.failed", f.error_message or "")
-        for f in repo.files_of_case(case.id) if f.status == "failed"
-    ]
-    item = runtime.catalog.item(case.item_code)
-    corrections = corrections_of_case(repo.session, case.id)
-    result = assess([OcrPage.from_dict(p.ocr) for p in pages if p.ocr is not None], item,
-                    runtime.catalog, case.acceptance_date, facts=case.facts,
-                    certificates=certificates or (), unreadable=unreadable,
-                    numbers=[p.sequence for p in pages], corrections=corrections)
-    if certificates is None:
-        found = reusable_certificates(repo.session, runtime.catalog, item, result.report,
-                                      case.acceptance_date, case.facts, actor=actor,
-                                      case_ref=case.number)
-        if found:
-            report = check_completeness(
-                item, result.analysis.documents, case.acceptance_date,
-                catalog=runtime.catalog, facts=case.facts, certificates=found,
-                classifications=result.analysis.classifications)
-            result = Assessment(analysis=result.analysis, report=report,
-                                unreadable=result.unreadable)
-    return CaseAssessment(assessment=result, pages=pages)

@@ -4,28 +4,32 @@ and the CLI call these; neither touches storage directly."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from intake.access import OPERATOR, Principal, case_for, center_of_new_case
+from intake.assessments import CASE_CREATED, reassess_case
 from intake.errors import IntakeError
 from intake.inputs import bounded, is_uuid
 from intake.lifecycle import Actor, CaseLife, Lifecycle
 from intake.masking import Masker
 from intake.notification import render_notification
-from intake.pipeline import assess_stored_case
 from intake.runners import TaskRunner
 from intake.runtime import Runtime
 from intake.uploads import Upload, store_batch
 from rules.catalog import UnknownItemError
 from storage.cases import CaseRepository
-from storage.models import Batch, Case
+from storage.models import Assessment, Batch, Case
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BatchProgress", "CaseView", "FileView", "IntakeService", "Upload"]
+
+# Why a case is assessed again: a short snake_case word, as stored with the assessment.
+REASON = re.compile(r"[a-z][a-z0-9_]{1,49}")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,9 @@ class IntakeService:
                     principal.actor, "case.backdate", result="ok", target=case.id,
                     case_ref=case.number, detail={"acceptance_date": accepted.isoformat(),
                                                   "received": today.isoformat()})
+            # A case has a report from the start: every slot missing, until a batch comes.
+            reassess_case(self.runtime, session, case.id, reason=CASE_CREATED,
+                          actor=principal.actor)
             view = self._case_view(case, repo)
         log.info("case created", extra={"case_id": view.id})
         return view
@@ -302,16 +309,22 @@ class IntakeService:
 
     # reports -------------------------------------------------------------------------
     def case_report(self, case_id: str, *, principal: Principal = OPERATOR) -> dict[str, Any]:
-        """The completeness report over everything read so far, plus the case's identity
-        and the facts typed at the window (claims, with who typed them), masked for the
-        principal's role by the one policy (`intake.masking`)."""
+        """The case's report as its latest assessment stored it, plus the case's identity,
+        where the assessment came from and the facts typed at the window (claims, with who
+        typed them), masked for the principal's role by the one policy (`intake.masking`).
+        The one read path of a report: it never runs the rules and writes nothing."""
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = case_for(session, principal, case_id)
-            report = assess_stored_case(self.runtime, repo, case,
-                                        actor=principal.actor).report_dict()
+            stored = self._assessment(repo, case)
+            report = dict(stored.report)
             report["case_id"], report["case_number"] = case.id, case.number
             report["processing"] = any(b.status != "completed" for b in case.batches)
+            report["assessment"] = {
+                "id": stored.id, "reason": stored.reason, "actor": stored.actor,
+                "assessed_at": stored.created_at.isoformat(),
+                "catalog_version": stored.catalog_version,
+            }
             report["typed_facts"] = self._typed_facts(session, case)
             return Masker(principal.role, self.runtime.catalog).deep(report)
 
@@ -382,10 +395,9 @@ class IntakeService:
                 pages=[int(p) for p in doc.get("pages", [])], field=field_name,
                 old_value=None if old_value is None else str(old_value), new_value=value,
                 reason=reason, key_id=principal.key_id, actor=principal.name)
-            result = assess_stored_case(self.runtime, repo, case, actor=principal.actor)
-            repo.replace_documents(case.id, result.documents())
-            report = result.report_dict()
-            repo.save_report(case, report, result.applicant_name)
+            # The correction is a new input: the case is assessed again, once, and stored.
+            reassess_case(self.runtime, session, case.id, reason=REVIEWER_CORRECTION,
+                          actor=principal.actor)
             AuditLog(session).append(
                 principal.actor, "field.correct", result="ok", target=case.id,
                 case_ref=case.number,
@@ -410,17 +422,38 @@ class IntakeService:
 
     def notification_pdf(self, case_id: str, *, issued_on: date | None = None,
                          principal: Principal = OPERATOR) -> bytes:
+        """The one-time notice of the stored report: printed twice, it says the same."""
         from storage.models import DEFAULT_CENTER_ID, ServiceCenter
 
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
             case = case_for(session, principal, case_id)
-            result = assess_stored_case(self.runtime, repo, case, actor=principal.actor)
+            stored = self._assessment(repo, case)
             center = session.get(ServiceCenter, case.center_id)
             # The default center prints the configured name (a single-center installation).
             center_name = center.name if center is not None and \
                 case.center_id != DEFAULT_CENTER_ID else self.runtime.settings.service_center_name
             return render_notification(
-                result.report_dict(), self.runtime.catalog.item(case.item_code),
+                stored.report, self.runtime.catalog.item(case.item_code),
                 case_number=case.number, issued_on=issued_on or self.runtime.clock.today(),
                 center_name=center_name)
+
+    @staticmethod
+    def _assessment(repo: CaseRepository, case: Case) -> Assessment:
+        stored = repo.current_assessment(case.id)
+        if stored is None:
+            raise IntakeError("case.not_assessed", case_id=case.id)
+        return stored
+
+    def reassess(self, case_id: str, reason: str, principal: Principal) -> dict[str, Any]:
+        """Assess the case again now and store it as its report: for a change of its
+        inputs that nothing else notices (a reviewer's correction, a changed fact).
+        `reason` says why, in a few words (`reviewer_correction`); the principal must be
+        allowed to open the case. Returns the new report as the principal sees it."""
+        if not REASON.fullmatch(reason or ""):
+            raise IntakeError("assessment.reason_invalid", reason=reason)
+        with self.runtime.database.session() as session:
+            case_for(session, principal, case_id)
+            reassess_case(self.runtime, session, case_id, reason=reason,
+                          actor=principal.actor)
+        return self.case_report(case_id, principal=principal)

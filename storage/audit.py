@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from storage.models import AuditEntry
@@ -202,6 +202,16 @@ class AuditLog:
         if before_id is not None:
             query = query.where(AuditEntry.id < before_id)
         return list(self.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+    def case_refs(self, action: str, target: str, *, holder_id: str | None) -> list[str]:
+        """The cases (by reference) this action on this target was recorded for, oldest
+        first; by the holder's index."""
+        rows = self.session.execute(
+            select(AuditEntry.case_ref, func.min(AuditEntry.id))
+            .where(AuditEntry.holder_id == holder_id, AuditEntry.action == action,
+                   AuditEntry.target == target, AuditEntry.case_ref.is_not(None))
+            .group_by(AuditEntry.case_ref).order_by(func.min(AuditEntry.id)))
+        return [ref for ref, _ in rows if ref is not None]
 
     def seen(self, action: str, target: str, case_ref: str) -> bool:
         """Whether this action on this target for this case was already recorded."""

@@ -1,4 +1,4 @@
-"""Cases, batches, files, pages and documents: the queries intake needs, and no others."""
+"""Cases, batches, files, pages and assessments: the queries intake needs, and no others."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from storage.models import (
     DEFAULT_CENTER_ID,
     ENGINE_LABEL_LENGTH,
+    Assessment,
     Batch,
     BatchFile,
     Case,
     CaseEvent,
-    DocumentRow,
     Page,
     SourceFile,
 )
@@ -127,12 +127,9 @@ class CaseRepository:
         return list(self.session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)))
 
-    def save_report(self, case: Case, report: dict[str, Any], applicant_name: str | None) -> None:
-        case.report = report
-        case.status = str(report.get("status", case.status))
-        case.report_updated_at = _now()
-        if applicant_name:
-            case.applicant_name = applicant_name
+    def get_case_by_number(self, number: str) -> Case | None:
+        return self.session.scalar(select(Case).where(Case.number == number))
+
 
     # batches -------------------------------------------------------------------------
     def create_batch(self, case: Case, idempotency_key: str | None = None,
@@ -305,23 +302,44 @@ class CaseRepository:
             self.session.expire(page)
         return written
 
-    # documents -----------------------------------------------------------------------
-    def replace_documents(self, case_id: str, documents: Iterable[dict[str, Any]]) -> None:
-        """Swap the case's documents for a fresh analysis of all its pages."""
-        for old in self.session.scalars(
-                select(DocumentRow).where(DocumentRow.case_id == case_id)):
-            self.session.delete(old)
+    # assessments ---------------------------------------------------------------------
+    def add_assessment(
+        self, case: Case, *, report: dict[str, Any], catalog_version: str,
+        inputs: dict[str, Any], inputs_digest: str, reason: str, actor: str,
+        applicant_name: str | None, summarise: bool = True,
+    ) -> Assessment:
+        """Store a new assessment: from now on it is the case's report. The case's status
+        and applicant name summarise it for lists (with `summarise`; a case nothing was
+        submitted to yet stays `open`)."""
+        row = Assessment(case_id=case.id, report=report, status=str(report["status"]),
+                         catalog_version=catalog_version, inputs=inputs,
+                         inputs_digest=inputs_digest, reason=reason, actor=actor[:200],
+                         created_at=_now())
+        self.session.add(row)
+        if summarise:
+            case.status = row.status
+        if applicant_name:
+            case.applicant_name = applicant_name
         self.session.flush()
-        for doc in documents:
-            self.session.add(DocumentRow(
-                id=_new_id(), case_id=case_id, material_type=doc["type"],
-                pages=list(doc["pages"]), fields=doc["fields"],
-                confidence=float(doc["confidence"]),
-                needs_review=bool(doc.get("needs_review", False)), created_at=_now(),
-            ))
-        self.session.flush()
+        self.session.expire(case, ["current_assessment"])  # `case.report` is this one now
+        return row
 
-    def documents_of_case(self, case_id: str) -> Sequence[DocumentRow]:
+    def current_assessment(self, case_id: str) -> Assessment | None:
+        return self.session.scalar(
+            select(Assessment).where(Assessment.case_id == case_id)
+            .order_by(Assessment.id.desc()).limit(1))
+
+    def assessments_of_case(self, case_id: str) -> list[Assessment]:
         return list(self.session.scalars(
-            select(DocumentRow).where(DocumentRow.case_id == case_id)
-            .order_by(DocumentRow.created_at)))
+            select(Assessment).where(Assessment.case_id == case_id).order_by(Assessment.id)))
+
+    def cases_not_assessed_with(self, catalog_version: str) -> list[str]:
+        """Ids of cases whose current assessment ran with another catalog, or that have
+        none."""
+        newest = (select(func.max(Assessment.id)).where(Assessment.case_id == Case.id)
+                  .correlate(Case).scalar_subquery())
+        current = (select(Assessment.catalog_version).where(Assessment.id == newest)
+                   .scalar_subquery())
+        return list(self.session.scalars(
+            select(Case.id).where(func.coalesce(current, "") != catalog_version)
+            .order_by(Case.created_at)))

@@ -20,9 +20,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    func,
+    select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, aliased, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 ENGINE_LABEL_LENGTH = 200
 """Characters of an OCR engine's version label kept on a page row."""
@@ -110,10 +114,6 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    report_updated_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime(), nullable=True
-    )
     # The case's life (intake.lifecycle): `status` above is the completeness report's;
     # `state` is where the case stands, and these columns are the current projection of its
     # `case_events` (the record), kept so deadlines need no replay.
@@ -142,6 +142,21 @@ class Case(Base):
                                                         nullable=True)
 
     batches: Mapped[list[Batch]] = relationship(back_populates="case", order_by="Batch.created_at")
+    # The case's report is its newest assessment: one home, stored by `intake.assessments`
+    # when the case's inputs change; `report` reads it and cannot be written.
+    current_assessment: Mapped[Assessment | None] = relationship(
+        primaryjoin=lambda: _newest_assessment_of_case(), viewonly=True, uselist=False)
+
+    @property
+    def report(self) -> dict[str, Any] | None:
+        current = self.current_assessment
+        return current.report if current is not None else None
+
+
+def _newest_assessment_of_case() -> ColumnElement[bool]:
+    newer = aliased(Assessment)
+    newest = select(func.max(newer.id)).where(newer.case_id == Case.id).scalar_subquery()
+    return and_(Assessment.case_id == Case.id, Assessment.id == newest)
 
 
 class Batch(Base):
@@ -229,18 +244,26 @@ class Page(Base):
     file: Mapped[SourceFile] = relationship()
 
 
-class DocumentRow(Base):
-    """A material found in a case: consecutive pages of one type with extracted fields."""
+class Assessment(Base):
+    """One assessment of a case: the report as computed when the case's inputs changed, and
+    what it saw. Rows are only added; the case's report is its newest row, served as
+    stored. `inputs` lists the pages (id, number, status, updated_at), failed files, facts,
+    the holders searched and the certificates considered (id, status); `catalog_version`
+    is the content hash of the catalog the rules ran with."""
 
-    __tablename__ = "documents"
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_case", "case_id", "id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    material_type: Mapped[str] = mapped_column(String(100))
-    pages: Mapped[list[Any]] = mapped_column(JSON)  # page sequences within the case
-    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
-    confidence: Mapped[float] = mapped_column(Float)
-    needs_review: Mapped[bool] = mapped_column(default=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    catalog_version: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs_digest: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(50))  # batch_completed, certificate_revoked, ...
+    actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

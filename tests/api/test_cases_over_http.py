@@ -63,6 +63,10 @@ def test_upload_batch_report_and_notification(live_api: LiveApi) -> None:
     with live_api.client("reviewer") as reviewer:
         report = reviewer.get(f"/cases/{case['id']}/report").json()
         notice = reviewer.get(f"/cases/{case['id']}/notification.pdf")
+        again = reviewer.get(f"/cases/{case['id']}/report").json()
+    # served as stored: the assessment the batch made, the same on every read
+    assert report["assessment"]["reason"] == "batch_completed"
+    assert again == report
     states = {s["code"]: s["state"] for s in report["slots"]}
     assert states["application_form"] == "present"
     assert states["operator_id_card"] == "missing"

@@ -40,10 +40,15 @@ def _case_naming(api: CertApi, holder: str) -> str:
     """A case of the clerk whose stored report read `holder` from an ID card: the holder
     is a party to it. Returns its number."""
     with api.runtime.database.session() as session:
-        case = CaseRepository(session).create_case(
+        repo = CaseRepository(session)
+        case = repo.create_case(
             item_code=ITEM, acceptance_date=date.today(), created_by=api.key_ids["clerk"])
-        case.report = {"documents": [{"id": "d1", "type": "id_card", "fields": {
-            "id_number": {"value": holder, "valid": True}}}], "slots": []}
+        repo.add_assessment(
+            case, report={"status": "incomplete", "documents": [
+                {"id": "d1", "type": "id_card",
+                 "fields": {"id_number": {"value": holder, "valid": True}}}], "slots": []},
+            catalog_version="", inputs={}, inputs_digest="", reason="test", actor="test",
+            applicant_name=None)
         return case.number
 
 
@@ -200,6 +205,11 @@ def test_reviewer_verifies_a_document_and_the_scan_is_served(
     assert second.json()["id"] == cert["id"]
     assert cert["verification"] == "reviewer" and cert["verified_by"] == "test reviewer"
     assert cert["source_case_id"] == case["id"] and cert["has_scan"]
+    with api.client("reviewer") as reviewer:
+        # the new certificate is an input of the case: it was assessed again, once
+        assessed = reviewer.get(f"/cases/{case['id']}/report").json()["assessment"]
+    assert assessed["reason"] == "certificate_verified"
+    assert assessed["actor"] == "test reviewer"
 
     with api.client("system") as system:
         no_purpose = system.get(f"/certificates/{cert['id']}/file")

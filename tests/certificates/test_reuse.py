@@ -15,6 +15,12 @@ from tests.certificates.packets import ITEM, packet, resident_id
 PURPOSE = {"purpose": "个体工商户登记核验", "case_ref": "SQ-TEST"}
 
 
+def _report(api: CertApi, case_id: str) -> dict[str, Any]:
+    with api.client("reviewer") as reviewer:
+        report: dict[str, Any] = reviewer.get(f"/cases/{case_id}/report").json()
+    return report
+
+
 def _case(api: CertApi, pdf: bytes) -> dict[str, Any]:
     with api.client("clerk") as clerk:
         case: dict[str, Any] = clerk.post("/cases", json={"item_code": ITEM}).json()
@@ -67,6 +73,14 @@ def test_second_case_reuses_verified_certificate_until_revoked(cert_api: CertApi
     slot = _slot(again)
     assert slot["state"] == "missing" and slot["certificate"] is None
     assert any(f["code"] == "certificate_unusable" for f in slot["findings"])
+    # The case that reused it was assessed again when it was revoked: its stored report
+    # no longer leans on the certificate. The case it came from was assessed again too.
+    second_now = _report(cert_api, second["case_id"])
+    assert second_now["assessment"]["reason"] == "certificate_revoked"
+    assert _slot(second_now)["state"] == "missing"
+    assert _report(cert_api, first["case_id"])["assessment"]["reason"] == "certificate_revoked"
+    # The third case had its own paper and never reused it: left as it was.
+    assert _report(cert_api, third["case_id"])["assessment"]["reason"] == "batch_completed"
     # The reuse in the second case is on the holder's "who used my certificates" list.
     assert any(u["action"] == "certificate.reuse" and u["case_ref"] for u in usage)
     assert usage[0]["holder_id"] == holder[:4] + "*" * 10 + holder[-4:]  # masked for admins

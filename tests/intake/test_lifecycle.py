@@ -211,10 +211,12 @@ def test_return_and_supplement_restart_the_notice_clock(world: World) -> None:
             repo = CaseRepository(session)
             case = repo.get_case(case_id)
             assert case is not None
-            repo.save_report(case, {"status": "incomplete", "slots": [
+            repo.add_assessment(case, report={"status": "incomplete", "slots": [
                 {"code": "application_form", "state": "present"},
                 {"code": "business_license", "state": "missing"},
-                {"code": "food_safety_rules", "state": "invalid"}]}, None)
+                {"code": "food_safety_rules", "state": "invalid"}]}, catalog_version="",
+                inputs={}, inputs_digest="", reason="test", actor="test",
+                applicant_name=None)
         world.precheck(case_id)
         assert world.life(case_id).deadlines.notice_due == date(2026, 9, 29)
         life = world.act(case_id, "return", "clerk")

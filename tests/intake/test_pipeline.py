@@ -147,10 +147,14 @@ def test_stages_are_idempotent(runtime: Runtime) -> None:
     with runtime.database.session() as session:
         repo = CaseRepository(session)
         after = {p.id: (p.status, p.updated_at) for p in repo.pages_of_batch(batch.id)}
-        documents = repo.documents_of_case(case.id)
+        assessed = [a.reason for a in repo.assessments_of_case(case.id)]
+        current = repo.current_assessment(case.id)
+        assert current is not None
+        documents = current.report["documents"]
     assert after == before
     assert all(status == "done" for status, _ in after.values())
-    assert len(documents) == len({tuple(d.pages) for d in documents})
+    assert assessed == ["case_created", "batch_completed"]  # the second assess did nothing
+    assert len(documents) == len({tuple(d["pages"]) for d in documents})
     assert pipeline.split(batch.id) == []  # nothing left to read
 
 

@@ -73,3 +73,48 @@ def test_same_file_is_stored_once_per_case(database_url: str) -> None:
         repo.add_file(batch, sha256="a" * 64, filename="copy.pdf", content_type=None,
                       size=10, object_key="originals/aa")
     db.dispose()
+
+
+def test_stored_reports_move_into_assessments_and_back(database_url: str) -> None:
+    """Migration 0010: a report stored on a case becomes its first assessment, with an
+    empty catalog version so that the next start-up assesses it again; downgrading puts
+    the newest one back on the case."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from storage.db import _alembic_config
+
+    db = Database(database_url)
+
+    def migrate(target: str, *, down: bool = False) -> None:
+        with db.engine.begin() as connection:
+            config = _alembic_config(database_url)
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, target)
+
+    migrate("0002")
+    report = {"status": "incomplete", "slots": [], "documents": [], "unassigned_pages": []}
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO cases (id, number, item_code, acceptance_date, facts, created_at, "
+            "status, report, report_updated_at) VALUES ('c1', 'SQ1', 'x', '2026-11-02', '{}', "
+            "'2026-11-02 09:00:00+00', 'incomplete', :report, '2026-11-02 10:00:00+00')"),
+            {"report": json.dumps(report)})
+    migrate("head")
+    with db.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT case_id, report, status, catalog_version, reason FROM assessments")).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("cases")}
+        tables = set(inspect(conn).get_table_names())
+    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [("c1", "incomplete", "", "migrated")]
+    stored = rows[0][1]
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == report
+    assert "report" not in columns and "documents" not in tables
+
+    migrate("0009_field_corrections", down=True)
+    with db.engine.connect() as conn:
+        back = conn.execute(text("SELECT report FROM cases WHERE id = 'c1'")).scalar_one()
+    assert (json.loads(back) if isinstance(back, str) else back) == report
+    db.dispose()

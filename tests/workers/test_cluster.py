@@ -26,7 +26,7 @@ from intake.service import IntakeService, Upload
 from samples import build_packet
 from storage.apikeys import create_api_key
 from storage.cases import CaseRepository
-from storage.models import Batch, DocumentRow, Page
+from storage.models import Assessment, Batch, Page
 from tests.helpers import free_port
 from tests.workers.conftest import Cluster, wait_for
 
@@ -97,7 +97,7 @@ def _snapshot(cluster: Cluster, batch_id: str, case_id: str) -> dict[str, Any]:
         return {
             "pages": [(p.id, p.status, p.sequence, p.updated_at, p.material_type)
                       for p in repo.pages_of_batch(batch_id)],
-            "documents": sorted(d.id for d in repo.documents_of_case(case_id)),
+            "assessments": [a.id for a in repo.assessments_of_case(case_id)],
             "finished_at": batch.finished_at,
             "writes": _writes(cluster, batch_id),
             "completions": _completions(cluster, batch_id),
@@ -190,8 +190,10 @@ def test_a_worker_killed_mid_page_loses_no_page_and_duplicates_none(
                    for v in victims)
         assert _completions(cluster, batch.id) == 1
         with cluster.runtime.database.session() as session:
-            documents = CaseRepository(session).documents_of_case(case.id)
-            covered = [n for d in documents for n in d.pages]
+            current = CaseRepository(session).current_assessment(case.id)
+            assert current is not None and current.reason == "batch_completed"
+            documents = current.report["documents"]
+            covered = [n for d in documents for n in d["pages"]]
         assert documents and len(covered) == len(set(covered))  # no page in two documents
 
         # the pages of the batch ran in parallel on both surviving workers
@@ -319,7 +321,8 @@ def test_an_api_restarted_during_an_upload_ends_with_one_batch(
         batches = session.query(Batch).filter_by(case_id=case_id).all()
         assert [b.id for b in batches] == [batch_id]
         assert session.query(Page).filter_by(batch_id=batch_id).count() == packet.page_count
-        assert session.query(DocumentRow).filter_by(case_id=case_id).count() >= 1
+        assert session.query(Assessment).filter_by(case_id=case_id,
+                                                   reason="batch_completed").count() == 1
     writes = _writes(cluster, batch_id)
     assert len(writes) == packet.page_count and set(writes.values()) == {1}
 
