@@ -67,7 +67,7 @@ def test_reads_serve_the_stored_assessment_and_run_no_rules(
     service = IntakeService(runtime, InlineRunner(runtime))
     case = service.create_case(ITEM, acceptance_date=date(2026, 11, 2))
     holder = resident_id(31)
-    service.upload_batch(case.id, [Upload("p.pdf", packet("王小明", holder))])
+    service.upload_batch(case.id, [Upload.from_bytes("p.pdf", packet("王小明", holder))])
     # once at creation, once when the batch finished: one completeness run each
     assert rule_runs == Counter(analysis=2, completeness=2)
     before = _stored(runtime, case.id)
@@ -111,12 +111,12 @@ def test_holders_come_from_the_evidence_before_the_one_completeness_run(
     service = IntakeService(runtime, InlineRunner(runtime))
     holder = resident_id(41)
     first = service.create_case(ITEM)  # accepted today: its ID card is verified automatically
-    service.upload_batch(first.id, [Upload("p.pdf", packet("李雷", holder))])
+    service.upload_batch(first.id, [Upload.from_bytes("p.pdf", packet("李雷", holder))])
 
     second = service.create_case(ITEM)
     rule_runs.clear()
-    service.upload_batch(second.id, [Upload("form.pdf",
-                                            packet("李雷", holder, with_id_card=False))])
+    service.upload_batch(second.id, [Upload.from_bytes(
+        "form.pdf", packet("李雷", holder, with_id_card=False))])
     # The form names the holder; the certificate is found before the completeness run,
     # which runs once.
     assert rule_runs == Counter(analysis=1, completeness=1)
@@ -144,7 +144,8 @@ def test_a_new_catalog_is_applied_once_not_on_reads(
         runtime: Runtime, rule_runs: Counter[str], tmp_path: Path) -> None:
     service = IntakeService(runtime, InlineRunner(runtime))
     case = service.create_case(ITEM)
-    service.upload_batch(case.id, [Upload("p.pdf", packet("韩梅梅", resident_id(61)))])
+    service.upload_batch(case.id, [Upload.from_bytes("p.pdf",
+                                                     packet("韩梅梅", resident_id(61)))])
     assert reassess_outdated(runtime) == []  # nothing is out of date
 
     changed = tmp_path / "catalog"
