@@ -404,7 +404,7 @@ def test_a_page_whose_worker_died_at_every_try_is_failed_not_read_forever(
     runtime, runner, r = celery_runtime
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
-    batch = service.upload_batch(case.id, [Upload("a.pdf", _pdf(2, "申请书"))])
+    batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(2, "申请书"))])
     app = runner.app
     assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 2
     poison, ordinary = _page_ids(runtime, batch.id)
