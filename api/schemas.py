@@ -61,7 +61,11 @@ class CasePublic(BaseModel):
 
 
 class FilePublic(BaseModel):
-    filename: str
+    filename: str = Field(description="The name as stored: NFC, without control, NUL or "
+                                      "bidi-override characters, at most 255 characters")
+    original_filename: str | None = Field(
+        default=None, description="The name exactly as sent, with unsafe characters "
+                                  "escaped (\\uXXXX), when it differs from `filename`")
     outcome: str
     sha256: str | None
     file_id: str | None

@@ -56,6 +56,7 @@ class FileView:
     pages: int | None
     error_code: str | None
     error_message: str | None
+    original_filename: str | None = None  # as sent, escaped, when normalising changed it
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,8 @@ class IntakeService:
 
         return replace(progress, files=[replace(
             f, filename=masker.text(f.filename),
+            original_filename=masker.text(f.original_filename) if f.original_filename
+            else None,
             error_message=masker.text(f.error_message) if f.error_message else None)
             for f in progress.files])
 
@@ -294,6 +297,7 @@ class IntakeService:
                 pages=e.file.page_count if e.file else None,
                 error_code=e.error_code or (e.file.error_code if e.file else None),
                 error_message=e.error_message or (e.file.error_message if e.file else None),
+                original_filename=e.original_filename,
             )
             for e in batch.entries
         ]

@@ -107,17 +107,20 @@ def store_batch(runtime: Runtime, repo: CaseRepository, case_id: str,
 
 def _accept(runtime: Runtime, repo: CaseRepository, batch: Batch, position: int,
             upload: Upload, seen: set[str]) -> None:
-    name = clean_filename(upload.filename, fallback=f"file-{position}").name
+    cleaned = clean_filename(upload.filename, fallback=f"file-{position}")
+    name, original = cleaned.name, cleaned.original
     refused = rejection(upload, runtime.settings.max_upload_bytes)
     if refused is not None:
         repo.add_batch_entry(batch, position=position, filename=name, outcome="rejected",
-                             error_code=refused[0], error_message=refused[1])
+                             error_code=refused[0], error_message=refused[1],
+                             original_filename=original)
         return
     digest = upload.sha256
     existing = repo.find_file(batch.case_id, digest)
     if existing is not None or digest in seen:
         repo.add_batch_entry(batch, position=position, filename=name, outcome="duplicate",
-                             sha256=digest, file_id=existing.id if existing else None)
+                             sha256=digest, file_id=existing.id if existing else None,
+                             original_filename=original)
         return
     key = store_original(runtime, upload)  # durable before the row says it exists
     row = repo.add_file(batch, sha256=digest, filename=name,
@@ -125,4 +128,4 @@ def _accept(runtime: Runtime, repo: CaseRepository, batch: Batch, position: int,
                         size=upload.size, object_key=key)
     seen.add(digest)
     repo.add_batch_entry(batch, position=position, filename=name, outcome="accepted",
-                         sha256=digest, file_id=row.id)
+                         sha256=digest, file_id=row.id, original_filename=original)

@@ -202,10 +202,12 @@ class CaseRepository:
         self, batch: Batch, *, position: int, filename: str, outcome: str,
         sha256: str | None = None, file_id: str | None = None,
         error_code: str | None = None, error_message: str | None = None,
+        original_filename: str | None = None,
     ) -> BatchFile:
         entry = BatchFile(batch_id=batch.id, position=position, filename=filename,
-                          sha256=sha256, file_id=file_id, outcome=outcome,
-                          error_code=error_code, error_message=error_message)
+                          original_filename=original_filename, sha256=sha256,
+                          file_id=file_id, outcome=outcome, error_code=error_code,
+                          error_message=error_message)
         self.session.add(entry)
         self.session.flush()
         return entry

@@ -209,6 +209,8 @@ class BatchFile(Base):
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(500))
+    # The name exactly as sent, escaped for display, when normalising changed it.
+    original_filename: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     file_id: Mapped[str | None] = mapped_column(ForeignKey("source_files.id"), nullable=True)
     outcome: Mapped[str] = mapped_column(String(20))  # accepted/duplicate/rejected

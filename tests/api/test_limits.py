@@ -209,6 +209,12 @@ def test_hostile_names_and_types_never_break_a_batch(guarded_api: GuardedApi) ->
     names = [e["filename"] for e in entries]
     assert len(names[0]) == 255 and names[0].endswith("….pdf")
     assert names[1:] == ["evilgpj.pdf", "abc.pdf", "_.._etc_[31mred.pdf"]
+    # the name as sent is kept beside it, escaped for display
+    originals = [e["original_filename"] for e in entries]
+    assert originals[1] == "evil\\u202egpj.pdf"
+    assert originals[2] == "a\\x00b\\x01c.pdf"
+    assert "\\x1b" in originals[3] and originals[3].startswith("../../etc/")
+    assert all(o is None or "\x00" not in o for o in originals)
 
 
 def test_hostile_ids_text_and_numbers_are_refused_without_a_500_and_audited(
