@@ -74,8 +74,16 @@ def test_a_one_time_notice_for_an_incomplete_packet(site: Site, page: Page, shoo
     page.get_by_role("button", name="打印一次性告知书").click()
     expect(page.get_by_test_id("state")).to_have_text("补正")
     expect(page.get_by_role("link", name="打开并打印通知书")).to_be_visible()
-    expect(page.get_by_role("button", name="受理")).to_have_count(0)  # no longer offered
     shoot("returned")  # type: ignore[operator]
+    # printing again prints the stored record, not a second notice
+    with page.expect_popup() as popup:
+        page.get_by_role("button", name="打印一次性告知书").click()
+    reprint = popup.value
+    reprint.wait_for_load_state()
+    assert re.search(r"/notices/[0-9a-f-]+\.pdf", reprint.url)
+    expect(page.get_by_role("link", name="打印", exact=True)).to_have_count(1)
+    # acceptance waits for the supplement (a new batch brings the case back)
+    expect(page.get_by_role("button", name="受理")).to_have_count(0)
 
 
 def test_file_names_are_text_and_a_reviewer_has_no_window(site: Site, page: Page,
