@@ -15,30 +15,12 @@ from collections.abc import Iterable
 
 from PIL import Image
 
+from tests.ocr.pagekit import build_pdf, stream
+
 MIB = 1024 * 1024
 
 
 # -- PDF -------------------------------------------------------------------------------
-
-def build_pdf(objects: list[bytes]) -> bytes:
-    """A PDF of numbered objects (object 1 is the catalog) with a correct xref table."""
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
-            f"startxref\n{xref}\n%%EOF\n").encode()
-    return bytes(out)
-
-
-def stream(data: bytes, extra: bytes = b"") -> bytes:
-    return (b"<< " + extra + b" /Length " + str(len(data)).encode() + b" >>\nstream\n"
-            + data + b"\nendstream")
-
 
 def flate(chunks: Iterable[bytes]) -> bytes:
     compressor = zlib.compressobj(9)

@@ -177,14 +177,19 @@ def pdf_with_huge_image(width: int = 100_000, height: int = 100_000) -> bytes:
         b"/Resources << /XObject << /Im1 6 0 R >> >> >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 7 0 R "
         b"/Resources << /Font << /F1 8 0 R >> >> >>",
-        _stream(b"q 612 0 0 792 0 0 cm /Im1 Do Q"),
-        _stream(zlib.compress(b"\x00" * 64),
+        stream(b"q 612 0 0 792 0 0 cm /Im1 Do Q"),
+        stream(zlib.compress(b"\x00" * 64),
                 f"/Type /XObject /Subtype /Image /Width {width} /Height {height} "
                 "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode".encode()),
-        _stream(text),
+        stream(text),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
+    return build_pdf(objects)
+
+
+def build_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of numbered objects (object 1 is the catalog) with a correct xref table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -197,7 +202,7 @@ def pdf_with_huge_image(width: int = 100_000, height: int = 100_000) -> bytes:
     return bytes(out)
 
 
-def _stream(data: bytes, extra: bytes = b"") -> bytes:
+def stream(data: bytes, extra: bytes = b"") -> bytes:
     return (b"<< " + extra + b" /Length " + str(len(data)).encode() + b" >>\nstream\n"
             + data + b"\nendstream")
 
