@@ -24,6 +24,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from intake.broker import queue_keys
+from intake.runners import CeleryRunner
 from intake.runtime import Runtime
 from intake.settings import Settings, load_settings
 
@@ -202,6 +203,33 @@ def cluster(postgres_url: str, s3_endpoint: str,
         yield cluster
     finally:
         cluster.shutdown()
+        runtime.close()
+        forget_keys(r, token)
+        r.close()
+
+
+@pytest.fixture
+def celery_runtime(tmp_path: Path) -> Iterator[tuple[Runtime, CeleryRunner, redis.Redis]]:
+    """The Celery tasks run in this process against the real Redis, on queues unique to
+    the test: a runtime, a runner publishing to those queues, and the Redis client."""
+    from intake import celery_tasks
+    from intake.pipeline import Pipeline
+
+    token = f"docintake-test-{secrets.token_hex(4)}"
+    settings = load_settings(data_dir=tmp_path / "data", broker_url=REDIS_URL,
+                             task_queue=token, task_max_retries=3)
+    runtime = Runtime.from_settings(settings)
+    runner = CeleryRunner(runtime, sweep=False)
+    r = redis.Redis.from_url(REDIS_URL)
+    saved = dict(celery_tasks._process)
+    celery_tasks._process.update(runtime=runtime,
+                                 pipeline=Pipeline(runtime, raise_transient=True))
+    try:
+        yield runtime, runner, r
+    finally:
+        celery_tasks._process.clear()
+        celery_tasks._process.update(saved)
+        runner.shutdown()
         runtime.close()
         forget_keys(r, token)
         r.close()

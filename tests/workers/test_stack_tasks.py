@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -16,8 +15,6 @@ from typing import Any
 import pytest
 import redis
 
-from intake import celery_tasks
-from intake.pipeline import Pipeline
 from intake.queues import SPLIT, STACK, Queues
 from intake.runners import CeleryRunner, resume_unfinished
 from intake.runtime import Runtime
@@ -29,7 +26,6 @@ from storage.cases import CaseRepository
 from storage.stacks import StackRepository
 from tests.helpers import RecordingRunner
 from tests.intake.stackkit import material_page, raster, stack_pdf
-from tests.workers.conftest import REDIS_URL, forget_keys
 
 
 def _case(runtime: Runtime) -> str:
@@ -98,28 +94,6 @@ def test_two_runs_of_a_stack_at_once_feed_each_case_once(db_runtime: Runtime) ->
     again = RecordingRunner()
     assert set(resume_unfinished(db_runtime, again)) == set(submitted)
     assert not any(s.startswith("stack:") for s in again.submitted)
-
-
-@pytest.fixture
-def celery_runtime(tmp_path: Path) -> Iterator[tuple[Runtime, CeleryRunner, redis.Redis]]:
-    token = f"docintake-test-{secrets.token_hex(4)}"
-    settings = load_settings(data_dir=tmp_path / "data", broker_url=REDIS_URL,
-                             task_queue=token, task_max_retries=3)
-    runtime = Runtime.from_settings(settings)
-    runner = CeleryRunner(runtime, sweep=False)
-    r = redis.Redis.from_url(REDIS_URL)
-    saved = dict(celery_tasks._process)
-    celery_tasks._process.update(runtime=runtime,
-                                 pipeline=Pipeline(runtime, raise_transient=True))
-    try:
-        yield runtime, runner, r
-    finally:
-        celery_tasks._process.clear()
-        celery_tasks._process.update(saved)
-        runner.shutdown()
-        runtime.close()
-        forget_keys(r, token)
-        r.close()
 
 
 def _waiting(r: redis.Redis, queue: str) -> list[tuple[str, list[Any]]]:

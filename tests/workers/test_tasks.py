@@ -17,7 +17,7 @@ from intake.broker import queue_keys
 from intake.celery_app import make_celery
 from intake.pipeline import Pipeline, archive_key
 from intake.queues import ASSESS, READ, SPLIT, Queues
-from intake.runners import CeleryRunner, resume_unfinished
+from intake.runners import resume_unfinished
 from intake.runtime import Runtime
 from intake.service import IntakeService, Upload
 from intake.settings import SettingsError, load_settings
@@ -229,28 +229,6 @@ def test_resume_picks_only_stalled_batches_when_asked(db_runtime: Runtime) -> No
 
 
 # the tasks, run in this process against the real Redis -------------------------------------
-@pytest.fixture
-def celery_runtime(tmp_path: Path) -> Iterator[tuple[Runtime, Any, redis.Redis]]:
-    token = f"docintake-test-{secrets.token_hex(4)}"
-    settings = load_settings(data_dir=tmp_path / "data", broker_url=REDIS_URL,
-                             task_queue=token, task_max_retries=3)
-    runtime = Runtime.from_settings(settings)
-    runner = CeleryRunner(runtime, sweep=False)
-    r = redis.Redis.from_url(REDIS_URL)
-    saved = dict(celery_tasks._process)
-    celery_tasks._process.update(runtime=runtime,
-                                 pipeline=Pipeline(runtime, raise_transient=True))
-    try:
-        yield runtime, runner, r
-    finally:
-        celery_tasks._process.clear()
-        celery_tasks._process.update(saved)
-        runner.shutdown()
-        runtime.close()
-        forget_keys(r, token)
-        r.close()
-
-
 def _page_ids(runtime: Runtime, batch_id: str) -> list[str]:
     with runtime.database.session() as session:
         return [p.id for p in CaseRepository(session).pages_of_batch(batch_id)]
