@@ -26,7 +26,7 @@ from fpdf.enums import Align, WrapMode, XPos, YPos
 
 from intake.access import OPERATOR, Principal, case_for
 from intake.fonts import cjk_font
-from intake.notification import chinese_part
+from intake.notification import chinese_part, cn_date
 from intake.runtime import Runtime
 from rules.catalog import Item
 from storage.models import Case, CaseEvent, Notice
@@ -63,11 +63,10 @@ def notice_label(year: int, number: int) -> str:
 
 
 def _cn_date(day: date | str | None) -> str:
+    """A date of the notice's JSON content (ISO text) as printed; "—" when absent."""
     if day is None:
         return "—"
-    if isinstance(day, str):
-        day = date.fromisoformat(day)
-    return f"{day.year}年{day.month}月{day.day}日"
+    return cn_date(date.fromisoformat(day) if isinstance(day, str) else day)
 
 
 def _slot_reasons(slot: Mapping[str, Any]) -> list[str]:

@@ -54,7 +54,7 @@ BODY_PT = 11.5
 LINE_MM = 6.6
 
 
-def _cn_date(day: date) -> str:
+def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
@@ -166,8 +166,8 @@ def render_notification(
     ]
     if applicant:
         header.append(("申请人", applicant))
-    header += [("受理日期", _cn_date(date.fromisoformat(str(report["acceptance_date"])))),
-               ("告知日期", _cn_date(issued_on))]
+    header += [("受理日期", cn_date(date.fromisoformat(str(report["acceptance_date"])))),
+               ("告知日期", cn_date(issued_on))]
     for label, value in header:
         para(f"{label}：{value}")
     pdf.ln(3)
@@ -226,7 +226,7 @@ def render_notification(
     pdf.set_font(FONT, size=BODY_PT)
     pdf.cell(half, 9, "经办人：____________")
     pdf.cell(half, 9, "申请人签收：____________", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(half, 9, f"日期：{_cn_date(issued_on)}")
+    pdf.cell(half, 9, f"日期：{cn_date(issued_on)}")
     pdf.cell(half, 9, "日期：______年____月____日", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     pdf.cell(0, 9, f"（{center_name}盖章）", align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
