@@ -59,6 +59,8 @@ def _case_context(request: Request, case_id: str, person: Any) -> dict[str, Any]
     batches = [service.batch_progress(b, principal=principal) for b in case.batch_ids]
     processing = any(not b.finished for b in batches)
     notices = NoticeService(service.runtime).of_case(case_id, principal=principal)
+    # A slot names its documents; the pages are the documents' (the case's page numbers).
+    pages_of = {d.get("id"): d.get("pages") or [] for d in report.get("documents", [])}
     slots = []
     for slot in report.get("slots", []):
         findings = [str(f.get("message", "")).split("(", 1)[0]
@@ -66,7 +68,9 @@ def _case_context(request: Request, case_id: str, person: Any) -> dict[str, Any]
         slots.append({"code": slot.get("code"), "name": slot.get("name"),
                       "state": slot.get("state"),
                       "state_words": STATE_WORDS.get(str(slot.get("state")), slot.get("state")),
-                      "pages": slot.get("pages") or [], "findings": findings,
+                      "pages": [n for doc in slot.get("documents") or []
+                                for n in pages_of.get(doc, [])],
+                      "findings": findings,
                       "certificate": slot.get("certificate"),
                       "commitment_allowed": slot.get("commitment_allowed")})
     life = case.life

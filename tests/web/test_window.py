@@ -43,6 +43,9 @@ def test_a_clerk_takes_in_a_packet_and_accepts_it(site: Site, page: Page, shoot:
         row = checklist.locator(f"tr[data-slot='{slot}']")
         expect(row).to_have_attribute("data-state", state)
         expect(row).to_contain_text(STATE_WORDS[state])
+    # a submitted material names its pages in the case
+    expect(checklist.locator("tr[data-slot='application_form'] td").nth(1)).to_have_text(
+        re.compile(r"\d"))
     assert_accessible(page)
     shoot("checklist")  # type: ignore[operator]
     page.get_by_role("button", name="受理").click()
