@@ -656,6 +656,10 @@ class Extractor:
                 continue  # "证照编号：…": a label this material type does not know
             cut = nh[0].start if nh else len(texts[j])
             cand = normalise(fdef, texts[j][:cut], lines[j].confidence, page, lines[j].box)
+            if cand is not None and cand.problem_code == "length" and cut == len(texts[j]):
+                # The value's own cell, too narrow for the number: it wraps below.
+                cand = self._wrapped_in_cell(fdef, cand, texts[j], lines[j].box, lines, texts,
+                                             j, page, set())
             if _ok(cand):
                 assert cand is not None
                 if fdef.multiline:
