@@ -60,6 +60,23 @@ _PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
 _SPANNING = ("date", "date_range", "date_or_open_end", "address")
 _GENERIC_NAMES = {"公司", "有限公司", "有限责任公司", "股份有限公司"}
 _HEADING = re.compile(r"[\u4e00-\u9fa5()/、]{1,8}:?")
+# Check boxes, ticks and specks OCR reads in front of a line ("☒909", "√人员类别"); never
+# digits, which may be the value itself.
+_MARKS = re.compile(r"^[□☑☐☒■▪√✓✔*·•'`\-]+")
+
+
+def _unmarked(text: str) -> str:
+    return _MARKS.sub("", text)
+
+
+def _as_printed(value: str, printed: str) -> str:
+    """`value`, cut from a line's compacted text, with the spaces the line has inside it:
+    the space OCR reads for the middle dot of a transliterated name ("阿卜杜拉 帕提古丽") is
+    the only sign of where the name's parts meet."""
+    if not value or len(value) > 40:
+        return value
+    m = re.search(r"\s*".join(re.escape(ch) for ch in value), to_halfwidth(printed))
+    return m.group(0) if m else value
 
 
 @dataclass(frozen=True)
@@ -545,7 +562,7 @@ class Extractor:
                 continue
             first_label = next(k for k, lab in enumerate(labels) if lab is not None)
             if any(lab is None for lab in labels[first_label:]) or not all(
-                    _HEADING.fullmatch(texts[j]) for j in row[:first_label]):
+                    _HEADING.fullmatch(_unmarked(texts[j])) for j in row[:first_label]):
                 continue
             h = max(lines[row[0]].box[3] - lines[row[0]].box[1], 1.0)
             starts = [lines[j].box[0] for j in row]
@@ -581,7 +598,10 @@ class Extractor:
                     j, piece, pbox = cols[k]
                     fields = self._cell_fields(row_label, labels[k], allowed)
                     for name in fields:
-                        ef = normalise(self.fdefs[name], piece, lines[j].confidence, page, pbox)
+                        fdef = self.fdefs[name]
+                        value = (_as_printed(piece, lines[j].text)
+                                 if fdef.kind == "person_name" else piece)
+                        ef = normalise(fdef, value, lines[j].confidence, page, pbox)
                         if ef is not None and ef.problem_code == "length":
                             ef = self._wrapped_in_cell(self.fdefs[name], ef, piece, pbox, lines,
                                                        texts, j, page, consumed)
@@ -609,12 +629,12 @@ class Extractor:
         below = [k for k, ln in enumerate(lines)
                  if k != j and 0 <= ln.box[1] - box[3] <= 1.2 * h
                  and abs(ln.box[0] - box[0]) <= h and re.fullmatch(r"[0-9A-Za-z×]{1,17}",
-                                                                   texts[k])]
+                                                                   _unmarked(texts[k]))]
         if not below:
             return ef
         k = min(below, key=lambda k: lines[k].box[1])
-        joined = normalise(fdef, text + texts[k], min(me.confidence, lines[k].confidence),
-                           page, box)
+        joined = normalise(fdef, text + _unmarked(texts[k]),
+                           min(me.confidence, lines[k].confidence), page, box)
         if joined is None or not _ok(joined):
             return ef
         consumed.add(k)
@@ -623,12 +643,14 @@ class Extractor:
     def _value(self, fdef: FieldDef, raw: str, lines: Sequence[TextLine], texts: list[str],
                hits: list[list[_Hit]], i: int, page: int) -> ExtractedField | None:
         line = lines[i]
+        if fdef.kind == "person_name":
+            raw = _as_printed(raw, line.text)
         first = normalise(fdef, raw, line.confidence, page, line.box)
         if (first is not None and first.problem_code == "length" and i + 1 < len(texts)
                 and texts[i].endswith(raw.rstrip())):
             # An identifier broken by the line end of running text ("…（身份证号码：
             # 2101021995010" / "3761X）为我方代理人").
-            m = re.match(r"[0-9A-Za-z×]{1,17}", texts[i + 1])
+            m = re.match(r"[0-9A-Za-z×]{1,17}", _unmarked(texts[i + 1]))
             if m:
                 nxt = lines[i + 1]
                 joined = normalise(fdef, raw + m.group(0),
@@ -655,7 +677,10 @@ class Extractor:
                     fdef, texts[j], lines[j].confidence, page, lines[j].box))):
                 continue  # "证照编号：…": a label this material type does not know
             cut = nh[0].start if nh else len(texts[j])
-            cand = normalise(fdef, texts[j][:cut], lines[j].confidence, page, lines[j].box)
+            value = texts[j][:cut]
+            if fdef.kind == "person_name":
+                value = _as_printed(value, lines[j].text)
+            cand = normalise(fdef, value, lines[j].confidence, page, lines[j].box)
             if cand is not None and cand.problem_code == "length" and cut == len(texts[j]):
                 # The value's own cell, too narrow for the number: it wraps below.
                 cand = self._wrapped_in_cell(fdef, cand, texts[j], lines[j].box, lines, texts,
