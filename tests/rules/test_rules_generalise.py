@@ -315,3 +315,59 @@ def test_agent_line_that_goes_on_with_sex_and_id_number(catalog: Catalog) -> Non
     fields = extract_fields(catalog.material_types["power_of_attorney"], poa)
     assert fields["agent_name"].value == AGENT[0]
     assert fields["agent_id_number"].value == AGENT[1]
+
+
+def _boxes(*cells: tuple[str, float, float, float, float], title: str) -> PageText:
+    """A page of boxes placed by hand: (text, x0, y0, x1, y1)."""
+    lines = [TextLine(title, 0.97, (400.0, 60.0, 1000.0, 110.0))]
+    lines += [TextLine(t, 0.97, (x0, y0, x1, y1)) for t, x0, y0, x1, y1 in cells]
+    return PageText(number=1, lines=tuple(lines))
+
+
+OPERATOR = ("高璐", "330106198812286507")
+
+
+def test_id_number_too_long_for_its_cell_beside_the_label_wraps_below(catalog: Catalog) -> None:
+    # "经营者 | 高璐 | 公民身份号码 | 330106198812286" and the cell's last digits below,
+    # once with a tick OCR read in front of them.
+    for tail in ("507", "☒507", "√507"):
+        form = _boxes(("个体工商户名称", 160, 423, 407, 458),
+                      ("西湖区恒通面馆", 460, 423, 705, 457),
+                      ("经营者", 160, 516, 265, 551), (OPERATOR[0], 460, 516, 530, 551),
+                      ("公民身份号码", 790, 516, 1000, 553),
+                      (OPERATOR[1][:15], 1350, 521, 1634, 547), (tail, 1350, 574, 1408, 600),
+                      ("经营场所", 160, 662, 300, 697),
+                      ("杭州市西湖区教工路356号", 460, 662, 900, 697),
+                      title="个体工商户开业登记申请表")
+        f = extract_fields(catalog.material_types["application_form"], form)
+        assert (f["applicant_name"].value, f["applicant_id"].value) == OPERATOR, tail
+        assert f["applicant_id"].valid
+
+
+@pytest.mark.parametrize("label", ["身份证号", "证件号", "公民身份证号码"])
+def test_short_generic_id_labels_belong_to_the_person_above(catalog: Catalog, label: str) -> None:
+    form = page(0, ["个体工商户名称：雁塔区鲜丰早餐店", f"经营者：{OPERATOR[0]}",
+                    f"{label}：{OPERATOR[1]}", "电话：14111132258"],
+                title="个体工商户登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["applicant_id"].value == OPERATOR[1]
+
+
+def test_a_ticked_corner_heading_still_heads_a_people_table(catalog: Catalog) -> None:
+    rep = ("何宁", "330106198302212006")
+    for corner in ("人员类别", "☒人员类别"):
+        form = _boxes(("申请人名称", 160, 419, 322, 451), (COMPANY, 460, 419, 876, 452),
+                      (corner, 160, 689, 288, 723), ("姓名", 460, 689, 524, 721),
+                      ("身份証件号码", 790, 689, 982, 721), ("移动电话", 1350, 689, 1478, 721),
+                      ("法定代表人", 160, 779, 320, 813), (rep[0], 460, 779, 524, 810),
+                      (rep[1], 790, 784, 1103, 807), ("13520313048", 1350, 783, 1541, 808),
+                      title="有限责任公司设立登记申请书")
+        f = extract_fields(catalog.material_types["application_form"], form)
+        assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == rep, corner
+
+
+def test_a_transliterated_name_read_with_a_space_for_its_dot(catalog: Catalog) -> None:
+    form = page(0, [f"申请单位：{COMPANY}", "☑法定代表人 □负责人", "姓名：阿卜杜拉 帕提古丽",
+                    f"身份证号：{LEGAL_REP[1]}"], title="公司登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["legal_rep_name"].value == "阿卜杜拉·帕提古丽"
