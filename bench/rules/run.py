@@ -30,6 +30,7 @@ from typing import Any
 
 from PIL import Image
 
+from bench.rules import fresh
 from bench.rules.generator import Packet, PageSpec, build_packet
 from bench.rules.samples_api import samples as S
 from intake.assess import Assessment, Unreadable, assess
@@ -151,9 +152,12 @@ def _ocr_pages(packet: Packet, engine: Any, rng: random.Random, split: str = "tu
     unreadable: list[Unreadable] = []
     spent = 0.0
     for n, spec in enumerate(packet.pages, 1):
-        img = S.degrade(spec.image, rng, level=spec.level,
-                        grey=True if spec.material_type == "id_card" else None,
-                        rotate=spec.rotate)
+        if split == "fresh":
+            img = fresh.scan(spec, rng)
+        else:
+            img = S.degrade(spec.image, rng, level=spec.level,
+                            grey=True if spec.material_type == "id_card" else None,
+                            rotate=spec.rotate)
         if split == "heldout" and rng.random() < 0.5:
             img = _low_resolution_copy(img, rng)
         buf = io.BytesIO()
@@ -284,12 +288,16 @@ def run(mode: str, packets: int, seed: int, *, catalog: Catalog | None = None,
 
         engine = get_engine(EngineOptions(threads=threads))
     for i in range(packets):
-        packet_seed = seed + HELDOUT_SEED_OFFSET if split == "heldout" else seed
+        packet_seed = seed + {"heldout": HELDOUT_SEED_OFFSET,
+                              "fresh": fresh.SEED_OFFSET}.get(split, 0)
         packet = build_packet(packet_seed, i, split=split)
         rng = random.Random(f"read/{split}/{packet_seed}/{i}")
         unreadable: list[Unreadable] = []
         if mode == "text":
             pages = [_text_page(n, p) for n, p in enumerate(packet.pages, 1)]
+        elif mode == "noisy" and split == "fresh":
+            protected = fresh.protected_values(packet)
+            pages = [fresh.noisy_page(n, p, rng, protected) for n, p in enumerate(packet.pages, 1)]
         elif mode == "noisy":
             pages = [_noisy_page(n, p, rng, split) for n, p in enumerate(packet.pages, 1)]
         else:
