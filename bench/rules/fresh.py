@@ -180,8 +180,8 @@ def _stacked(sh: _Sheet, y: float, groups: Sequence[tuple[str, Sequence[tuple[st
         need = len(glabel) * (size + 10) + 2 * pad
         total = sum(h for _, _, h in laid)
         extra = (need - total) / len(laid) if glabel and total < need else 0.0
-        for k, (ll, vl, h) in enumerate(laid):
-            h += extra
+        for k, (ll, vl, h0) in enumerate(laid):
+            h = h0 + extra
             for i, ln in enumerate(ll):
                 sh.text(lx + pad, y + pad + i * (size + 16), ln, bold=True)
             for i, ln in enumerate(vl):
@@ -572,7 +572,7 @@ def captions_form(rng: random.Random, f: FormData) -> tuple[list[PageSpec], dict
                 y += sh.size + 64
             k += 1
             continue
-        cols = [(X0, X0 + half, fields[k])]
+        cols: list[tuple[float, float, tuple[str, str]]] = [(X0, X0 + half, fields[k])]
         if pair:
             cols.append((X0 + half + 80, X1, fields[k + 1]))
         bottom = y
