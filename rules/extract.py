@@ -487,7 +487,10 @@ class Extractor:
                 out[name] = ef
 
         consumed = self._tables(lines, texts, hits_per_line, allowed, page.number, store)
-        for i in range(len(texts)):
+        # Row by row, left to right, whatever order OCR returned the boxes in: a generic
+        # label ("证件号码") belongs to the person named before it on the printed form, and
+        # OCR may read a form with two label/value pairs per row column by column.
+        for i in (j for row in _rows(lines) for j in row):
             if i in consumed:
                 continue
             text = texts[i]

@@ -371,3 +371,19 @@ def test_a_transliterated_name_read_with_a_space_for_its_dot(catalog: Catalog) -
                     f"身份证号：{LEGAL_REP[1]}"], title="公司登记（备案）申请书")
     f = extract_fields(catalog.material_types["application_form"], form)
     assert f["legal_rep_name"].value == "阿卜杜拉·帕提古丽"
+
+
+def test_two_pairs_per_row_read_column_by_column(catalog: Catalog) -> None:
+    # OCR returned the left column first: "证件号码" follows the agent's name in its output
+    # but sits beside the legal representative's name on the page.
+    rep, agent = ("上官国栋", "310104198211050068"), ("钟瑶", "370102198707166433")
+    form = _boxes(("名称" + COMPANY, 133, 422, 706, 478),
+                  ("法定代表人" + rep[0], 134, 504, 497, 558),
+                  ("代理人姓名 " + agent[0], 133, 581, 431, 638),
+                  ("联系方式 18770147944", 134, 660, 540, 716),
+                  ("证件号码" + rep[1], 884, 492, 1422, 548),
+                  ("代理人证件号码" + agent[1], 885, 571, 1527, 625),
+                  title="公司设立登记申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["legal_rep_id_number"].value == rep[1]
+    assert f["agent_id_number"].value == agent[1]
