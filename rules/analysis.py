@@ -98,16 +98,52 @@ def _continuation(r: PageResult, of_type: str, after_page: int) -> PageResult:
     return PageResult(cls, r.scores, r.view)
 
 
-_FOOTER = re.compile(r"第(\d{1,3})页(?:/?共(\d{1,3})页)?$")
+# A page's printed number: "第2页 共3页", "第2页/共3页", "- 2 -", "—2—", "2/3".
+_FOOTERS = (re.compile(r"第(\d{1,3})页(?:/?共\d{1,3}页)?$"),
+            re.compile(r"^[-—–一]{1,2}(\d{1,3})[-—–一]{1,2}$"),
+            re.compile(r"^(\d{1,2})/\d{1,2}$"))
+_RUNNING_MAX = 24
+"""A running header or footer is a short line; longer ones are content."""
+
+
+def _edge_lines(r: PageResult) -> list[int]:
+    """The top two and bottom two lines of a page by position."""
+    lines = r.view.page.lines
+    order = sorted((i for i, t in enumerate(r.view.texts) if t), key=lambda i: lines[i].box[1])
+    return order[:2] + order[-2:] if len(order) > 4 else order
 
 
 def _page_no(r: PageResult) -> int | None:
-    """The page's own number from a footer such as "第2页 共3页" (last lines only)."""
-    for text in reversed(r.view.texts[-3:]):
-        m = _FOOTER.search(text)
-        if m:
-            return int(m.group(1))
+    """The page's own number from its footer or header (edge lines only)."""
+    for i in reversed(_edge_lines(r)):
+        text = r.view.texts[i]
+        for pattern in _FOOTERS:
+            m = pattern.search(text)
+            if m:
+                return int(m.group(1))
     return None
+
+
+def _running(r: PageResult) -> set[str]:
+    """Short lines at the page's edges other than its number: a form's edition or code
+    ("（2025版）", "表1-2") printed on every page of it."""
+    out = set()
+    for i in _edge_lines(r):
+        text = r.view.texts[i]
+        if 2 <= len(text) <= _RUNNING_MAX and not any(p.search(text) for p in _FOOTERS):
+            out.add(text)
+    return out
+
+
+def _linked(r: PageResult, group: _Group) -> bool:
+    """Whether the page's print says it is the next page of the group's last page: its
+    number follows, or it shares a running header or footer with it while its number (if
+    any) does not contradict."""
+    last = group.members[-1]
+    n, prev = _page_no(r), _page_no(last)
+    if n is not None and prev is not None:
+        return n == prev + 1 and bool(_running(r) & _running(last) or n > 1)
+    return n != 1 and bool(_running(r) & _running(last))
 
 
 def _fits(r: PageResult, group: _Group) -> bool:
@@ -155,6 +191,16 @@ def _group(results: list[PageResult], catalog: Catalog) -> tuple[list[_Group], l
         adjacent = previous_page is not None and current is not None and (
             current.pages[-1] == previous_page)
         previous_page = c.page
+        if (current is not None and open_multi and adjacent and t != BLANK
+                and not r.has_any_title() and _linked(r, current) and _fits(r, current)):
+            # Printed as the next page of the open document (its page number follows, or
+            # the form's running header is on both): whatever its words suggest — a form's
+            # page of a person's ID details reads much like an ID card.
+            assert current is not None
+            r = _continuation(r, current.material_type, current.pages[-1])
+            current.members.append(r)
+            out_results.append(r)
+            continue
         if t == UNKNOWN:
             untitled = not r.has_any_title() and not r.view.has_title_line
             leaning = _leaning(r, catalog) if untitled else None

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rules.catalog import Catalog, MaterialType
-from rules.normalize import compact
+from rules.normalize import CHECK_MARKS, compact
 from rules.types import PageClassification, PageText
 
 UNKNOWN = "unknown"
@@ -113,7 +113,9 @@ class PageView:
             bottom = max(ln.box[3] for _, ln in lines)
             span = bottom - top
             for rank, (i, ln) in enumerate(lines):
-                if len(texts[i]) > 32:
+                if len(texts[i]) > 32 or texts[i][0] in CHECK_MARKS:
+                    # A long line is prose; a line led by a check box is an option on a
+                    # form ("☑居民身份证 □其他"), never a document's title.
                     continue
                 h = ln.box[3] - ln.box[1]
                 if span <= 0:
@@ -137,7 +139,8 @@ class PageView:
             mean_conf=statistics.fmean(confs) if confs else 0.0,
             tall_idx=tall_idx,
             chars=frozenset(full),
-            stripped=[_strip_title(t) for t in texts],
+            stripped=[_strip_title(t) if t and t[0] not in CHECK_MARKS else ""
+                      for t in texts],
         )
 
     def title_texts(self) -> list[str]:

@@ -60,6 +60,9 @@ _PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
 _SPANNING = ("date", "date_range", "date_or_open_end", "address")
 _GENERIC_NAMES = {"公司", "有限公司", "有限责任公司", "股份有限公司"}
 _HEADING = re.compile(r"[\u4e00-\u9fa5()/、]{1,8}:?")
+_OWNER_ABOVE = 6.0
+"""How far above a generic label (in line heights) a person's label still heads it."""
+_CAPTION = re.compile(r"\(([^()]{2,24})\)")  # "（申请人名称）" under its value
 # Check boxes, ticks and specks OCR reads in front of a line ("☒909", "√人员类别"); never
 # digits, which may be the value itself.
 _MARKS = re.compile(r"^[□☑☐☒■▪√✓✔*·•'`\-]+")
@@ -302,6 +305,78 @@ def _rows(lines: Sequence[TextLine]) -> list[list[int]]:
     return [sorted(r, key=lambda j: lines[j].box[0]) for r in rows]
 
 
+def _with_vertical_labels(lines: Sequence[TextLine], texts: list[str]
+                          ) -> tuple[list[TextLine], list[str]]:
+    """The lines plus one line for each label printed vertically, a character per line, in
+    a merged cell at a table's left ("法/定/代/表/人" beside the rows of that person); the
+    joined line spans the rows it heads."""
+    singles = sorted((j for j, t in enumerate(texts) if len(t) == 1 and "\u4e00" <= t <= "\u9fff"),
+                     key=lambda j: (lines[j].box[0], lines[j].box[1]))
+    chains: list[list[int]] = []
+    for j in sorted(singles, key=lambda j: lines[j].box[1]):
+        b = lines[j].box
+        h = max(b[3] - b[1], 1.0)
+        for chain in chains:
+            last = lines[chain[-1]].box
+            if abs(last[0] - b[0]) <= 0.5 * h and 0 <= b[1] - last[3] <= 1.0 * h:
+                chain.append(j)
+                break
+        else:
+            chains.append([j])
+    out_lines, out_texts = list(lines), list(texts)
+    for chain in chains:
+        if len(chain) < 2:
+            continue
+        boxes = [lines[j].box for j in chain]
+        out_lines.append(TextLine("".join(lines[j].text for j in chain),
+                                  min(lines[j].confidence for j in chain),
+                                  (min(b[0] for b in boxes), boxes[0][1],
+                                   max(b[2] for b in boxes), boxes[-1][3])))
+        out_texts.append("".join(texts[j] for j in chain))
+    return out_lines, out_texts
+
+
+def _above(lines: Sequence[TextLine], i: int) -> int | None:
+    """The nearest line directly above line `i` whose centre lies over it (a value above
+    its caption)."""
+    me = lines[i]
+    h = max(me.box[3] - me.box[1], 1.0)
+    best: tuple[float, int] | None = None
+    for j, other in enumerate(lines):
+        centre = (other.box[0] + other.box[2]) / 2
+        gap = me.box[1] - other.box[3]
+        if j == i or not (me.box[0] - h <= centre <= me.box[2] + h) or not -0.3 * h <= gap <= 3 * h:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, j)
+    return best[1] if best else None
+
+
+def _owner_near(lines: Sequence[TextLine], i: int, owner_at: dict[int, str]) -> str | None:
+    """The person whose label is printed nearest before line `i`: to its left on the same
+    row, or above it in the same column (a section heading over its column). Distances in
+    line heights; None when no person's label is in either place."""
+    me = lines[i]
+    h = max(me.box[3] - me.box[1], 1.0)
+    best: tuple[float, str] | None = None
+    for j, owner in owner_at.items():
+        o = lines[j]
+        if j == i:
+            continue
+        if _vertical_overlap(me, o) >= 0.5 and o.box[2] <= me.box[0] + h:
+            gap = (me.box[0] - o.box[2]) / h
+        elif o.box[3] <= me.box[1] + 0.3 * h and min(me.box[2], o.box[2]) > max(me.box[0],
+                                                                               o.box[0]):
+            gap = (me.box[1] - o.box[3]) / h
+            if gap > _OWNER_ABOVE:
+                continue  # far up the page: reading order knows better
+        else:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, owner)
+    return best[1] if best else None
+
+
 def _row_right(lines: Sequence[TextLine], i: int) -> list[int]:
     """Boxes to the right of line `i` on the same row, left to right."""
     me = lines[i]
@@ -477,6 +552,7 @@ class Extractor:
             if f.side is None or side in (None, "both", f.side)
         }
         last_field: str | None = None
+        lines, texts = _with_vertical_labels(lines, texts)
         hits_per_line = [self.index.hits(t) for t in texts]
 
         def store(name: str, ef: ExtractedField | None) -> None:
@@ -486,7 +562,18 @@ class Extractor:
             if old is None or (not _ok(old) and _ok(ef)):
                 out[name] = ef
 
-        consumed = self._tables(lines, texts, hits_per_line, allowed, page.number, store)
+        # Where each person's label starts a line: a generic label ("姓名", "证件号码")
+        # belongs to the person labelled nearest before it on the page.
+        owner_at: dict[int, str] = {}
+        for j, hs in enumerate(hits_per_line):
+            lead = _LEAD.match(texts[j])
+            owner = next((f for h in hs if h.start <= (lead.end() if lead else 0)
+                          for f in h.label.fields if f in self.owners), None)
+            if owner is not None:
+                owner_at[j] = owner
+        consumed = self._tables(lines, texts, hits_per_line, allowed, page.number, store,
+                                owner_at)
+        consumed |= self._captions(lines, texts, allowed, page.number, store)
         # Row by row, left to right, whatever order OCR returned the boxes in: a generic
         # label ("证件号码") belongs to the person named before it on the printed form, and
         # OCR may read a form with two label/value pairs per row column by column.
@@ -496,17 +583,21 @@ class Extractor:
             text = texts[i]
             filled = frozenset(name for name, ef in out.items() if _ok(ef))
             hits = self.index.hits(text, filled) if filled else hits_per_line[i]
+            owner_in_line = False
             for k, hit in enumerate(hits):
                 targets = [f for f in hit.label.fields if f in allowed]
                 if not targets and hit.label.context:
+                    person = last_field if owner_in_line else (
+                        _owner_near(lines, i, owner_at) or last_field)
                     targets = [
                         f for f in hit.label.context
-                        if f in allowed and last_field in self.fdefs[f].after
+                        if f in allowed and person in self.fdefs[f].after
                     ][:1]
                 owner = next((f for f in (*hit.label.fields, *targets) if f in self.owners),
                              None)
                 if owner is not None:
                     last_field = owner
+                    owner_in_line = True
                 if not targets or all(_ok(out.get(t)) for t in targets):
                     continue
                 end = hits[k + 1].start if k + 1 < len(hits) else len(text)
@@ -516,6 +607,37 @@ class Extractor:
                     store(name, self._value(fdef, raw, lines, texts, hits_per_line, i, page.number))
         self._fallbacks(view, out, allowed)
         return out
+
+    # --- captions under their values ----------------------------------------------------
+
+    def _captions(self, lines: Sequence[TextLine], texts: list[str], allowed: set[str],
+                  page: int, store: Callable[[str, ExtractedField | None], None]) -> set[int]:
+        """Read values printed above a bracketed caption naming them, as on the SAMR
+        forms: "福州博远餐饮管理有限公司" over "（申请人名称）". Returns the lines used."""
+        used: set[int] = set()
+        for i, text in enumerate(texts):
+            m = _CAPTION.fullmatch(text)
+            if m is None:
+                continue
+            inner = m.group(1)
+            lab = self._pure_label(inner, self.index.hits(inner))
+            if lab is None:
+                continue
+            targets = [f for f in lab.fields if f in allowed]
+            if not targets:
+                continue  # a generic caption ("（姓名）") says not whose
+            j = _above(lines, i)
+            if j is None or _CAPTION.fullmatch(texts[j]) or self.index.hits(texts[j]):
+                continue
+            for name in targets:
+                fdef = self.fdefs[name]
+                value = (_as_printed(texts[j], lines[j].text) if fdef.kind == "person_name"
+                         else texts[j])
+                ef = normalise(fdef, value, lines[j].confidence, page, lines[j].box)
+                if ef is not None:
+                    store(name, ef)
+                    used |= {i, j}
+        return used
 
     # --- tables whose labels head the columns ------------------------------------------
 
@@ -530,12 +652,13 @@ class Extractor:
         return None
 
     def _cell_fields(self, row_label: _Label | None, col_label: _Label | None,
-                     allowed: set[str]) -> list[str]:
+                     allowed: set[str], heading_owner: str | None = None) -> list[str]:
         """The field at the crossing of a row label and a column label: the person (an
         owner field, "委托代理人") from one, the attribute ("身份证件号码", "联系电话",
-        "姓名") from the other."""
+        "姓名") from the other — or the person from the heading over the table."""
         labels = [lab for lab in (col_label, row_label) if lab is not None]
-        owner = next((f for lab in labels for f in lab.fields if f in self.owners), None)
+        owner = next((f for lab in labels for f in lab.fields if f in self.owners),
+                     heading_owner)
         attributes = [lab for lab in labels if owner is None or owner not in lab.fields]
         if not attributes:
             # Only a person's label over the cell ("法定代表人姓名"): the person's name.
@@ -549,7 +672,8 @@ class Extractor:
 
     def _tables(self, lines: Sequence[TextLine], texts: list[str], hits: list[list[_Hit]],
                 allowed: set[str], page: int,
-                store: Callable[[str, ExtractedField | None], None]) -> set[int]:
+                store: Callable[[str, ExtractedField | None], None],
+                owner_at: dict[int, str]) -> set[int]:
         """Read tables whose first row is a row of labels ("姓名 | 身份证件号码 | 电话")
         and whose rows below hold the values in the same columns, each row possibly
         introduced by the person it is about ("委托代理人 | 李四 | …"); also transposed
@@ -569,6 +693,8 @@ class Extractor:
                 continue
             h = max(lines[row[0]].box[3] - lines[row[0]].box[1], 1.0)
             starts = [lines[j].box[0] for j in row]
+            # "经营者" printed over a table of 姓名 | 身份证件号码 without row labels.
+            heading_owner = _owner_near(lines, row[first_label], owner_at)
             used_rows = []
             bottom = max(lines[j].box[3] for j in row)
             for data in rows[r + 1 :]:
@@ -599,7 +725,10 @@ class Extractor:
                 read = False
                 for k in values:
                     j, piece, pbox = cols[k]
-                    fields = self._cell_fields(row_label, labels[k], allowed)
+                    # A row introduced by a person this type does not know ("食品安全管理
+                    # 人员") is about that person, not the one the heading names first.
+                    fields = self._cell_fields(row_label, labels[k], allowed,
+                                               heading_owner if head is None else None)
                     for name in fields:
                         fdef = self.fdefs[name]
                         value = (_as_printed(piece, lines[j].text)
