@@ -544,7 +544,7 @@ class Extractor:
 
     def extract_page(self, view: PageView, side: str | None = None) -> dict[str, ExtractedField]:
         page = view.page
-        lines = page.lines
+        lines: Sequence[TextLine] = page.lines
         texts = view.texts
         out: dict[str, ExtractedField] = {}
         allowed = {
