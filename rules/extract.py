@@ -19,6 +19,7 @@ repaired and validated) and carries its provenance: page, box and OCR confidence
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -336,6 +337,21 @@ def _with_vertical_labels(lines: Sequence[TextLine], texts: list[str]
     return out_lines, out_texts
 
 
+def _left_of(lines: Sequence[TextLine], i: int) -> int | None:
+    """The nearest line just left of line `i` on the same row (a value before its
+    caption), within four line heights."""
+    me = lines[i]
+    h = max(me.box[3] - me.box[1], 1.0)
+    best: tuple[float, int] | None = None
+    for j, other in enumerate(lines):
+        gap = me.box[0] - other.box[2]
+        if j == i or _vertical_overlap(me, other) < 0.5 or not -0.5 * h <= gap <= 4 * h:
+            continue
+        if best is None or gap < best[0]:
+            best = (gap, j)
+    return best[1] if best else None
+
+
 def _above(lines: Sequence[TextLine], i: int) -> int | None:
     """The nearest line directly above line `i` whose centre lies over it (a value above
     its caption)."""
@@ -541,6 +557,18 @@ class Extractor:
         # follow); a generic label belongs to the owner read last, whatever came between
         # ("姓名 / 联系电话 / 身份证件号码" in an agent's section).
         self.owners = {a for f in mt.fields for a in f.after}
+        self.label_order = {f.name: [compact(lab) for lab in f.labels] for f in mt.fields}
+
+    def _rank_of(self, name: str, label: str, by_context: bool) -> float:
+        """A label's specificity for a field, by its place in the catalog's list (most
+        specific first; a generic label such as 姓名 under a person's heading just after
+        them); 0 — never replaced — for a field that has no alternatives."""
+        labels = self.label_order.get(name, [])
+        if len(labels) < 2:
+            return 0.0
+        if by_context:
+            return len(labels) - 1.5
+        return float(labels.index(label) + 1) if label in labels else float(len(labels))
 
     def extract_page(self, view: PageView, side: str | None = None) -> dict[str, ExtractedField]:
         page = view.page
@@ -555,12 +583,20 @@ class Extractor:
         lines, texts = _with_vertical_labels(lines, texts)
         hits_per_line = [self.index.hits(t) for t in texts]
 
-        def store(name: str, ef: ExtractedField | None) -> None:
+        # How specific the label was that each value came from (lower is more specific):
+        # on an individual business's form "名称" is the shop and "经营者姓名" the
+        # applicant, so a value under a more specific label at the start of a line
+        # replaces one found under a generic label.
+        ranks: dict[str, float] = {}
+
+        def store(name: str, ef: ExtractedField | None, rank: float = 0.0) -> None:
             if ef is None:
                 return
             old = out.get(name)
-            if old is None or (not _ok(old) and _ok(ef)):
+            if old is None or (not _ok(old) and _ok(ef)) or (
+                    _ok(ef) and rank < ranks.get(name, 0.0)):
                 out[name] = ef
+                ranks[name] = rank
 
         # Where each person's label starts a line: a generic label ("姓名", "证件号码")
         # belongs to the person labelled nearest before it on the page.
@@ -584,8 +620,10 @@ class Extractor:
             filled = frozenset(name for name, ef in out.items() if _ok(ef))
             hits = self.index.hits(text, filled) if filled else hits_per_line[i]
             owner_in_line = False
+            lead = _LEAD.match(text)
             for k, hit in enumerate(hits):
                 targets = [f for f in hit.label.fields if f in allowed]
+                by_context = not targets
                 if not targets and hit.label.context:
                     person = last_field if owner_in_line else (
                         _owner_near(lines, i, owner_at) or last_field)
@@ -598,13 +636,22 @@ class Extractor:
                 if owner is not None:
                     last_field = owner
                     owner_in_line = True
-                if not targets or all(_ok(out.get(t)) for t in targets):
+                # Only a label that plainly heads its value ("经营者姓名：", or a label box of
+                # its own) may displace; "申请人声明：…" is another word.
+                at_start = hit.start <= (lead.end() if lead else 0) and (
+                    text[hit.end : hit.end + 1] in ("", ":"))
+                # A label inside a line ("本申请人承诺…") never displaces a value.
+                rank = {t: (self._rank_of(t, hit.label.text, by_context) if at_start
+                            else math.inf) for t in targets}
+                if not targets or all(_ok(out.get(t)) and rank[t] >= ranks.get(t, 0.0)
+                                      for t in targets):
                     continue
                 end = hits[k + 1].start if k + 1 < len(hits) else len(text)
                 raw = _LABEL_ANNOTATION.sub("", text[hit.end : end], count=1)
                 for name in targets:
                     fdef = self.fdefs[name]
-                    store(name, self._value(fdef, raw, lines, texts, hits_per_line, i, page.number))
+                    store(name, self._value(fdef, raw, lines, texts, hits_per_line, i, page.number),
+                          rank[name])
         self._fallbacks(view, out, allowed)
         return out
 
@@ -626,7 +673,9 @@ class Extractor:
             targets = [f for f in lab.fields if f in allowed]
             if not targets:
                 continue  # a generic caption ("（姓名）") says not whose
-            j = _above(lines, i)
+            j = _left_of(lines, i)
+            if j is None or _CAPTION.fullmatch(texts[j]):
+                j = _above(lines, i)
             if j is None or _CAPTION.fullmatch(texts[j]) or self.index.hits(texts[j]):
                 continue
             for name in targets:
