@@ -387,3 +387,93 @@ def test_two_pairs_per_row_read_column_by_column(catalog: Catalog) -> None:
     f = extract_fields(catalog.material_types["application_form"], form)
     assert f["legal_rep_id_number"].value == rep[1]
     assert f["agent_id_number"].value == agent[1]
+
+
+def test_two_sections_side_by_side_each_heads_its_column(catalog: Catalog) -> None:
+    rep = ("古丽·努尔", "210102198303104127")
+    form = _boxes(("申请人信息", 150, 379, 302, 409), ("法定代表人信息", 867, 379, 1079, 411),
+                  ("名称：" + COMPANY, 150, 439, 622, 472),
+                  ("姓名：" + rep[0], 867, 439, 1087, 469),
+                  ("住所：沈阳市和平区中华路393号", 150, 493, 779, 523),
+                  ("身份证号码：" + rep[1], 867, 493, 1335, 523),
+                  title="有限责任公司设立登记申请表")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["applicant_name"].value == COMPANY
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == rep
+    assert "applicant_id" not in f or f["applicant_id"].value != rep[1]
+
+
+def test_a_label_stacked_vertically_heads_the_rows_beside_it(catalog: Catalog) -> None:
+    rep = ("石鹏", "370102198509256411")
+    cells = [("名称", 268, 385, 334, 417), (COMPANY, 668, 385, 988, 418),
+             ("姓名", 268, 547, 332, 579), (rep[0], 668, 547, 732, 579),
+             ("身份证件号码", 268, 629, 460, 661), (rep[1], 668, 633, 978, 658)]
+    cells += [(ch, 184, y, 216, y + 32) for ch, y in zip("申请人", (390, 432, 475), strict=True)]
+    cells += [(ch, 184, y, 216, y + 32)
+              for ch, y in zip("法定代表人", (552, 594, 636, 678, 721), strict=True)]
+    f = extract_fields(catalog.material_types["application_form"], _boxes(*cells, title="申请表"))
+    assert (f["legal_rep_name"].value, f["legal_rep_id_number"].value) == rep
+
+
+def test_values_over_or_before_their_bracketed_captions(catalog: Catalog) -> None:
+    above = _boxes((COMPANY, 276, 410, 660, 442), ("（申请人名称）", 384, 471, 552, 495),
+                   (LEGAL_REP[1], 308, 552, 628, 576),
+                   ("（法定代表人身份证件号码）", 312, 609, 624, 633),
+                   title="公司登记（备案）申请书")
+    before = _boxes((COMPANY, 170, 410, 586, 442), ("（申请人名称）", 656, 411, 824, 435),
+                    (LEGAL_REP[1], 170, 702, 490, 726),
+                    ("（法定代表人身份证件号码）", 560, 699, 872, 723),
+                    title="食品经营许可申请书")
+    for form in (above, before):
+        f = extract_fields(catalog.material_types["application_form"], form)
+        assert (f["applicant_name"].value, f["legal_rep_id_number"].value) == (
+            COMPANY, LEGAL_REP[1])
+
+
+def test_the_operators_name_not_the_shops_is_the_applicant(catalog: Catalog) -> None:
+    form = page(0, ["名称：海淀区金穗烘焙坊", "经营场所：北京市海淀区苏州街285号",
+                    "经营者姓名：孔晓燕", "身份证件号码：110108198301161843",
+                    "本人承诺：所提交的申请材料真实、合法、有效。",
+                    "申请人声明：以上信息真实、准确。"],
+                title="个体工商户登记（备案）申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["applicant_name"].value == "孔晓燕"
+
+
+def test_a_table_under_a_persons_heading_without_row_labels(catalog: Catalog) -> None:
+    form = _boxes(("名称", 170, 467, 290, 497), ("朝阳区青禾便利店", 500, 467, 740, 497),
+                  ("经营者", 150, 653, 240, 683),
+                  ("姓名", 170, 733, 230, 763), ("身份证件号码", 630, 733, 810, 763),
+                  ("黄家豪", 170, 821, 260, 851), ("110105200102102171", 630, 825, 930, 847),
+                  title="个体工商户设立登记申请表")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert (f["applicant_name"].value, f["applicant_id"].value) == ("黄家豪",
+                                                                     "110105200102102171")
+
+
+def test_a_row_about_someone_the_form_type_does_not_know_is_not_read(catalog: Catalog) -> None:
+    # The food-safety manager's row must not stand in for the legal representative's
+    # number, which was written with a wrong check digit.
+    form = _boxes(("二、法定代表人（负责人）、食品安全管理人员信息", 150, 209, 840, 239),
+                  ("人员类别", 130, 289, 250, 319), ("姓名", 440, 289, 500, 319),
+                  ("身份证件号码", 910, 289, 1090, 319),
+                  ("法定代表人（负责人）", 130, 377, 430, 407), ("欧阳晓燕", 440, 377, 580, 407),
+                  ("330106198402287014", 910, 381, 1210, 403),
+                  ("食品安全管理人员", 130, 465, 370, 495), ("欧阳晓燕", 440, 465, 560, 495),
+                  ("330106198402287013", 910, 469, 1210, 491), title="食品经营许可申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["legal_rep_id_number"].value == "330106198402287014"
+    assert not f["legal_rep_id_number"].valid
+
+
+def test_a_forms_later_pages_stay_with_it_by_page_number_and_running_header(
+        catalog: Catalog) -> None:
+    first = page(0, ["（2025版）", f"名称：{COMPANY}", f"法定代表人姓名：{LEGAL_REP[0]}", "- 1 -"],
+                 title="公司登记（备案）申请书")
+    # Page 2 reads much like an ID card: a person's name, ID type and number.
+    second = page(0, ["（2025版）", f"姓名：{LEGAL_REP[0]}", "身份证件类型：",
+                      "☑居民身份证 □其他", f"身份证件号码：{LEGAL_REP[1]}", "- 2 -"],
+                  title="法定代表人信息")
+    a = analyse_pages([replace(first, number=1), replace(second, number=2)], catalog)
+    assert [(d.material_type, d.pages) for d in a.documents] == [("application_form", (1, 2))]
+    assert a.documents[0].fields["legal_rep_id_number"].value == LEGAL_REP[1]
