@@ -280,6 +280,24 @@ def _merge_fragments(groups: list[_Group], catalog: Catalog) -> list[_Group]:
                       and m.view.mean_conf >= LOW_OCR_CONFIDENCE else m for m in g.members]
             host.members = sorted(host.members + joined, key=lambda m: m.classification.page)
             result.remove(g)
+    for g in list(result):
+        # A shuffled page printed as page n of a multi-page document it shares a running
+        # header with (and that has no page n yet) belongs there, whatever its words.
+        if len(g.members) != 1 or g.titled:
+            continue
+        m = g.members[0]
+        n, running = _page_no(m), _running(m)
+        if n is None or n == 1 or not running:
+            continue
+        hosts = [h for h in result if h is not g and h.titled
+                 and catalog.material_types[h.material_type].multi_page
+                 and any(running & _running(x) for x in h.members) and _fits(m, h)]
+        if len(hosts) == 1:
+            host = hosts[0]
+            host.members = sorted(host.members + [_continuation(m, host.material_type,
+                                                                host.pages[-1])],
+                                  key=lambda x: x.classification.page)
+            result.remove(g)
     for code, mt in catalog.material_types.items():
         if not mt.sides or set(mt.sides) != {"front", "back"}:
             continue
@@ -319,7 +337,10 @@ def analyse_pages(pages: Sequence[PageText], catalog: Catalog) -> Analysis:
             sides=tuple(s for s in ("front", "back") if s in g.sides) if mt.sides else (),
             needs_review=g.needs_review or any(m.classification.needs_review for m in g.members),
         ))
+    # Pages joined to a document after grouping carry the document's type.
+    joined = {m.classification.page: m.classification for g in groups for m in g.members}
     return Analysis(
-        classifications=tuple(r.classification for r in results),
+        classifications=tuple(joined.get(r.classification.page, r.classification)
+                              for r in results),
         documents=tuple(documents),
     )

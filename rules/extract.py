@@ -329,11 +329,15 @@ def _with_vertical_labels(lines: Sequence[TextLine], texts: list[str]
         if len(chain) < 2:
             continue
         boxes = [lines[j].box for j in chain]
-        out_lines.append(TextLine("".join(lines[j].text for j in chain),
-                                  min(lines[j].confidence for j in chain),
-                                  (min(b[0] for b in boxes), boxes[0][1],
-                                   max(b[2] for b in boxes), boxes[-1][3])))
-        out_texts.append("".join(texts[j] for j in chain))
+        # The joined label takes the first character's place; the others are emptied
+        # (kept, so that line numbers stay valid) and can no longer pass for a value.
+        out_lines[chain[0]] = TextLine("".join(lines[j].text for j in chain),
+                                       min(lines[j].confidence for j in chain),
+                                       (min(b[0] for b in boxes), boxes[0][1],
+                                        max(b[2] for b in boxes), boxes[-1][3]))
+        out_texts[chain[0]] = "".join(texts[j] for j in chain)
+        for j in chain[1:]:
+            out_texts[j] = ""
     return out_lines, out_texts
 
 
@@ -379,7 +383,11 @@ def _owner_near(lines: Sequence[TextLine], i: int, owner_at: dict[int, str]) -> 
         o = lines[j]
         if j == i:
             continue
-        if _vertical_overlap(me, o) >= 0.5 and o.box[2] <= me.box[0] + h:
+        centre = (me.box[1] + me.box[3]) / 2
+        beside = _vertical_overlap(me, o) >= 0.5 or (
+            # a label stacked vertically heads every row it stands beside
+            o.box[3] - o.box[1] > 2 * h and o.box[1] - 0.5 * h <= centre <= o.box[3] + 0.5 * h)
+        if beside and o.box[2] <= me.box[0] + h:
             gap = (me.box[0] - o.box[2]) / h
         elif o.box[3] <= me.box[1] + 0.3 * h and min(me.box[2], o.box[2]) > max(me.box[0],
                                                                                o.box[0]):
