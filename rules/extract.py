@@ -759,7 +759,9 @@ class Extractor:
                 if top - bottom > 3.5 * h:
                     break
                 if top - bottom < 0.8 * h and all(len(texts[j]) <= 3 for j in data):
-                    continue  # the wrapped end of a label cell ("统一社会信用代" / "码")
+                    # the wrapped end of a label cell ("统一社会信用代" / "码")
+                    bottom = max(lines[j].box[3] for j in data)
+                    continue
                 if all(j in consumed for j in data):
                     continue  # the wrapped end of a value cell, already read
                 if len(data) < 2:
@@ -798,8 +800,10 @@ class Extractor:
                     if fields:
                         consumed.add(j)
                         read = True
-                if not read:
+                if not read and not (head is not None and row_label is None and values):
                     break
+                # (a row about someone this type does not know is passed over, not the end
+                # of the table: the people it does know may follow)
                 if head is not None:
                     consumed.add(head[0])
                 used_rows.append(data)
