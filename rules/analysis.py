@@ -102,6 +102,7 @@ def _continuation(r: PageResult, of_type: str, after_page: int) -> PageResult:
 _FOOTERS = (re.compile(r"第(\d{1,3})页(?:/?共\d{1,3}页)?$"),
             re.compile(r"^[-—–一]{1,2}(\d{1,3})[-—–一]{1,2}$"),
             re.compile(r"^(\d{1,2})/\d{1,2}$"))
+_TOTAL = re.compile(r"共\d{1,3}页$")
 _RUNNING_MAX = 24
 """A running header or footer is a short line; longer ones are content."""
 
@@ -132,6 +133,9 @@ def _running(r: PageResult) -> set[str]:
         text = r.view.texts[i]
         if 2 <= len(text) <= _RUNNING_MAX and not any(p.search(text) for p in _FOOTERS):
             out.add(text)
+        total = _TOTAL.search(text)
+        if total:
+            out.add(total.group(0))  # "共3页": the same document's count on every page
     return out
 
 
@@ -265,8 +269,27 @@ def _joined(m: PageResult, host: _Group) -> PageResult:
     return PageResult(cls, m.scores, m.view)
 
 
-def _merge_fragments(groups: list[_Group], catalog: Catalog) -> list[_Group]:
-    """Join shuffled pieces: untitled fragments of multi-page types, unpaired ID sides."""
+def _print_host(m: PageResult, groups: Sequence[_Group], catalog: Catalog) -> _Group | None:
+    """The one multi-page document a shuffled page is printed as part of: the page says it
+    is page n (not 1), shares a running header or page count with the document, and the
+    document has no page n yet."""
+    n, running = _page_no(m), _running(m)
+    if n is None or n == 1 or not running:
+        return None
+    hosts = [h for h in groups if h.titled and catalog.material_types[h.material_type].multi_page
+             and any(running & _running(x) for x in h.members) and _fits(m, h)]
+    return hosts[0] if len(hosts) == 1 else None
+
+
+def _join(m: PageResult, host: _Group) -> None:
+    host.members = sorted([*host.members, _continuation(m, host.material_type, host.pages[-1])],
+                          key=lambda x: x.classification.page)
+
+
+def _merge_fragments(groups: list[_Group], catalog: Catalog,
+                     strays: Sequence[PageResult] = ()) -> list[_Group]:
+    """Join shuffled pieces: untitled fragments of multi-page types, pages printed as part
+    of a document (fragments of any type and unclassifiable `strays`), unpaired ID sides."""
     result = list(groups)
     for g in list(result):
         mt = catalog.material_types[g.material_type]
@@ -281,23 +304,17 @@ def _merge_fragments(groups: list[_Group], catalog: Catalog) -> list[_Group]:
             host.members = sorted(host.members + joined, key=lambda m: m.classification.page)
             result.remove(g)
     for g in list(result):
-        # A shuffled page printed as page n of a multi-page document it shares a running
-        # header with (and that has no page n yet) belongs there, whatever its words.
-        if len(g.members) != 1 or g.titled:
-            continue
-        m = g.members[0]
-        n, running = _page_no(m), _running(m)
-        if n is None or n == 1 or not running:
-            continue
-        hosts = [h for h in result if h is not g and h.titled
-                 and catalog.material_types[h.material_type].multi_page
-                 and any(running & _running(x) for x in h.members) and _fits(m, h)]
-        if len(hosts) == 1:
-            host = hosts[0]
-            host.members = sorted(host.members + [_continuation(m, host.material_type,
-                                                                host.pages[-1])],
-                                  key=lambda x: x.classification.page)
-            result.remove(g)
+        if len(g.members) == 1 and not g.titled:
+            host = _print_host(g.members[0], [h for h in result if h is not g], catalog)
+            if host is not None:
+                _join(g.members[0], host)
+                result.remove(g)
+    grouped = {m.classification.page for g in result for m in g.members}
+    for r in strays:
+        if r.classification.page not in grouped:
+            host = _print_host(r, result, catalog)
+            if host is not None:
+                _join(r, host)
     for code, mt in catalog.material_types.items():
         if not mt.sides or set(mt.sides) != {"front", "back"}:
             continue
@@ -320,7 +337,8 @@ def analyse_pages(pages: Sequence[PageText], catalog: Catalog) -> Analysis:
     ordered = sorted(pages, key=lambda p: p.number)
     results = [classify_view(PageView.of(p), catalog) for p in ordered]
     groups, results = _group(results, catalog)
-    groups = _merge_fragments(groups, catalog)
+    groups = _merge_fragments(groups, catalog,
+                              [r for r in results if r.classification.material_type == UNKNOWN])
     documents: list[Document] = []
     for n, g in enumerate(groups, start=1):
         mt = catalog.material_types[g.material_type]
