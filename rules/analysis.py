@@ -305,16 +305,16 @@ def _merge_fragments(groups: list[_Group], catalog: Catalog,
             result.remove(g)
     for g in list(result):
         if len(g.members) == 1 and not g.titled:
-            host = _print_host(g.members[0], [h for h in result if h is not g], catalog)
-            if host is not None:
-                _join(g.members[0], host)
+            printed = _print_host(g.members[0], [h for h in result if h is not g], catalog)
+            if printed is not None:
+                _join(g.members[0], printed)
                 result.remove(g)
     grouped = {m.classification.page for g in result for m in g.members}
     for r in strays:
         if r.classification.page not in grouped:
-            host = _print_host(r, result, catalog)
-            if host is not None:
-                _join(r, host)
+            printed = _print_host(r, result, catalog)
+            if printed is not None:
+                _join(r, printed)
     for code, mt in catalog.material_types.items():
         if not mt.sides or set(mt.sides) != {"front", "back"}:
             continue
