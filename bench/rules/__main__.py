@@ -22,12 +22,12 @@ def main(argv: list[str] | None = None) -> int:
                          "on a shared 2-core machine)")
     ap.add_argument("--seed", type=int, default=1,
                     help="generator seed; the held-out split runs on seed + 1000, the "
-                         "fresh split on seed + 2000")
-    ap.add_argument("--split", action="append", choices=("tune", "heldout", "fresh"),
+                         "fresh split on seed + 2000, the blind split on seed + 3000")
+    ap.add_argument("--split", action="append", choices=("tune", "heldout", "fresh", "blind"),
                     help="tune (the packets the rules are tuned on), heldout (other "
                          "template families, noise and seed) or fresh (a generator of its "
-                         "own, written after both; nobody tunes on it). Repeatable; "
-                         "default: all three")
+                         "own, written after both) or blind (a fourth, written after "
+                         "fresh; nobody tunes on fresh or blind). Repeatable; default: all four")
     ap.add_argument("--threads", type=int, default=2, help="OCR threads")
     ap.add_argument("--out", type=Path, default=None,
                     help="directory for summary.json and failures-<mode>.json")
@@ -39,9 +39,11 @@ def main(argv: list[str] | None = None) -> int:
                          "write its failures (off by default: the rules are not tuned on it)")
     ap.add_argument("--fresh-details", action="store_true",
                     help="the same for the fresh split (off by default: nobody tunes on it)")
+    ap.add_argument("--blind-details", action="store_true",
+                    help="the same for the blind split (off by default: nobody tunes on it)")
     args = ap.parse_args(argv)
     modes = args.mode or ["text", "noisy", "ocr"]
-    splits = args.split or ["tune", "heldout", "fresh"]
+    splits = args.split or ["tune", "heldout", "fresh", "blind"]
     results = []
     missed = False
     for split in splits:
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             score = run(mode, n, args.seed, threads=args.threads, split=split)
             s = summary(mode, score, split)
             detail = {"tune": True, "heldout": args.heldout_details,
-                      "fresh": args.fresh_details}[split]
+                      "fresh": args.fresh_details, "blind": args.blind_details}[split]
             print_summary(s, score, details=detail)
             results.append(s)
             if args.out and detail:

@@ -326,7 +326,7 @@ class FormData:
     business_name: str = ""
 
 
-SPLITS = ("tune", "heldout", "fresh")
+SPLITS = ("tune", "heldout", "fresh", "blind")
 _FORM_STYLES = {
     "tune": ("table", "colon", "boxes", "sections", *templates.FORM_FAMILIES),
     "heldout": tuple(heldout.FORM_FAMILIES),
@@ -955,7 +955,7 @@ ITEMS = tuple(_BUILDERS)
 
 def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
                  item_code: str | None = None, split: str = "tune") -> Packet:
-    """Packet number `index` of the run `seed` in `split` ("tune", "heldout" or "fresh"):
+    """Packet number `index` of the run `seed` in `split` ("tune", "heldout", "fresh" or "blind"):
     deterministic for the triple. The held-out split draws its forms, powers of attorney
     and ID card notes from `bench.rules.heldout` only, and its random stream from another
     key, so no held-out packet equals a tuning packet even for the same seed."""
@@ -965,6 +965,11 @@ def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
         from bench.rules import fresh
 
         return fresh.build_packet(seed, index, acceptance_date=acceptance_date,
+                                  item_code=item_code)
+    if split == "blind":  # a fourth generator, nobody tunes on it (bench/rules/blind.py)
+        from bench.rules import blind
+
+        return blind.build_packet(seed, index, acceptance_date=acceptance_date,
                                   item_code=item_code)
     key = f"bench-rules/{seed}/{index}" if split == "tune" else f"bench-rules-heldout/{seed}/{index}"
     rng = random.Random(key)

@@ -30,7 +30,7 @@ from typing import Any
 
 from PIL import Image
 
-from bench.rules import fresh
+from bench.rules import blind, fresh
 from bench.rules.generator import Packet, PageSpec, build_packet
 from bench.rules.samples_api import samples as S
 from intake.assess import Assessment, Unreadable, assess
@@ -154,6 +154,8 @@ def _ocr_pages(packet: Packet, engine: Any, rng: random.Random, split: str = "tu
     for n, spec in enumerate(packet.pages, 1):
         if split == "fresh":
             img = fresh.scan(spec, rng)
+        elif split == "blind":
+            img = blind.scan(spec, rng)
         else:
             img = S.degrade(spec.image, rng, level=spec.level,
                             grey=True if spec.material_type == "id_card" else None,
@@ -289,7 +291,7 @@ def run(mode: str, packets: int, seed: int, *, catalog: Catalog | None = None,
         engine = get_engine(EngineOptions(threads=threads))
     for i in range(packets):
         packet_seed = seed + {"heldout": HELDOUT_SEED_OFFSET,
-                              "fresh": fresh.SEED_OFFSET}.get(split, 0)
+                              "fresh": fresh.SEED_OFFSET, "blind": blind.SEED_OFFSET}.get(split, 0)
         packet = build_packet(packet_seed, i, split=split)
         rng = random.Random(f"read/{split}/{packet_seed}/{i}")
         unreadable: list[Unreadable] = []
@@ -298,6 +300,8 @@ def run(mode: str, packets: int, seed: int, *, catalog: Catalog | None = None,
         elif mode == "noisy" and split == "fresh":
             protected = fresh.protected_values(packet)
             pages = [fresh.noisy_page(n, p, rng, protected) for n, p in enumerate(packet.pages, 1)]
+        elif mode == "noisy" and split == "blind":
+            pages = [blind.noisy_page(n, p, rng) for n, p in enumerate(packet.pages, 1)]
         elif mode == "noisy":
             pages = [_noisy_page(n, p, rng, split) for n, p in enumerate(packet.pages, 1)]
         else:
