@@ -7,12 +7,16 @@ past `max_file_bytes` stops being written (it is counted to its end and then rej
 alone, as the batch reports), part headers are bounded by the parser. The request's total
 is bounded by `api.guard`. The parsing and the disk writes run in a worker thread, in
 chunks of `FEED_BYTES`, so the event loop only moves bytes.
+
+A batch upload hands each file on as soon as its part has ended (`receive_into`), so the
+file is stored, and its pages start being read, while the files behind it are still
+arriving; its temporary file is closed once it is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from tempfile import SpooledTemporaryFile
@@ -23,13 +27,17 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+from intake.access import Principal
 from intake.errors import IntakeError
+from intake.service import BatchProgress, IntakeService
 from intake.uploads import Upload
 
 SPOOL_BYTES = 1024 * 1024
 """A file part stays in memory up to this size, then moves to a temporary file."""
 FEED_BYTES = 1024 * 1024
 """Body bytes collected before one hand-over to the parsing thread."""
+FIELD_BYTES = 1024
+"""A text field longer than this is not kept (only short ones are read: a CSRF token)."""
 FILE_FIELD = "files"
 
 
@@ -64,6 +72,8 @@ class _MultipartSink:
         self.max_parts = max_parts
         self.max_file_bytes = max_file_bytes
         self.files: list[_Part] = []
+        self.fields: dict[str, str] = {}  # short text fields (a form's CSRF token)
+        self._field = bytearray()
         self._parts = 0
         self._part = _Part()
         self._header_name = b""
@@ -86,6 +96,11 @@ class _MultipartSink:
 
     def finish(self) -> None:
         self._parser.finalize()
+
+    def take_finished(self) -> list[_Part]:
+        """The file parts completed since the last call (the caller closes them)."""
+        taken, self.files = self.files, []
+        return taken
 
     def close(self) -> None:
         for part in [*self.files, self._part]:
@@ -126,7 +141,9 @@ class _MultipartSink:
     def _data(self, data: bytes, start: int, end: int) -> None:
         part = self._part
         if part.spool is None:
-            return  # another field: not ours, not kept
+            if part.filename is None and len(self._field) <= FIELD_BYTES:
+                self._field += data[start:end]  # a text field: kept if short
+            return
         chunk = data[start:end]
         part.size += len(chunk)
         if part.size > self.max_file_bytes:
@@ -139,6 +156,10 @@ class _MultipartSink:
     def _end(self) -> None:
         if self._part.spool is not None:
             self.files.append(self._part)
+        elif self._part.filename is None and self._part.name and \
+                len(self._field) <= FIELD_BYTES:
+            self.fields[self._part.name] = self._field.decode("utf-8", "replace")
+        self._field = bytearray()
         self._part = _Part()
 
 
@@ -149,6 +170,93 @@ def _boundary(request: Request) -> bytes:
     if media != b"multipart/form-data" or not boundary or len(boundary) > 200:
         raise IntakeError("batch.not_multipart")
     return boundary
+
+
+def _upload(part: _Part) -> Upload:
+    assert part.spool is not None
+    if not part.spool.closed:
+        part.spool.seek(0)
+    return Upload(part.filename or "", cast(BinaryIO, part.spool), part.size,
+                  part.digest.hexdigest(), part.content_type)
+
+
+async def receive_into(request: Request, add: Callable[[Upload], None], *, max_parts: int,
+                       max_file_bytes: int,
+                       check: Callable[[Mapping[str, str]], None] | None = None) -> None:
+    """Read a multipart upload and call `add` (in a worker thread, in the order sent) with
+    each file as soon as its part has ended, while the rest of the body still arrives;
+    each file's temporary file is closed when `add` returns. `check` is called once with
+    the short text fields sent before the first file (or with all of them, when there is
+    no file) before anything is added: a form's CSRF token. Errors of the body (limits,
+    malformed, the client gone) propagate, after the files before them were added."""
+    sink = _MultipartSink(_boundary(request), max_parts=max_parts,
+                          max_file_bytes=max_file_bytes)
+    checked = check is None
+
+    async def hand_over() -> None:
+        nonlocal checked
+        finished = sink.take_finished()
+        if finished and not checked:
+            assert check is not None
+            check(dict(sink.fields))
+            checked = True
+        for part in finished:
+            try:
+                await anyio.to_thread.run_sync(add, _upload(part))
+            finally:
+                assert part.spool is not None
+                part.spool.close()
+
+    try:
+        pending = bytearray()
+        async for chunk in request.stream():
+            pending += chunk
+            if len(pending) >= FEED_BYTES:
+                await anyio.to_thread.run_sync(sink.feed, bytes(pending))
+                pending.clear()
+                await hand_over()
+        if pending:
+            await anyio.to_thread.run_sync(sink.feed, bytes(pending))
+        sink.finish()
+        await hand_over()
+        if not checked:
+            assert check is not None
+            check(dict(sink.fields))
+    finally:
+        for part in sink.take_finished():  # not handed over: the upload broke off
+            if part.spool is not None:
+                part.spool.close()
+        sink.close()
+
+
+async def upload_batch_streamed(request: Request, service: IntakeService, case_id: str, *,
+                                principal: Principal, idempotency_key: str | None = None,
+                                check: Callable[[Mapping[str, str]], None] | None = None,
+                                fields: int = 0, skip_unnamed: bool = False
+                                ) -> BatchProgress:
+    """A batch upload to the case, each file stored and handed to the runner as it
+    arrives (`intake.uploads.BatchIntake`), sealed when the body ends; an upload that
+    breaks off is discarded. The case is checked (404/403) before the body is read;
+    `check` and `fields` (text fields the body may hold besides its files) as for
+    `receive_into`; with `skip_unnamed`, a file part without a name (a form's empty file
+    input) is not a file."""
+    settings = service.runtime.settings
+    intake = await anyio.to_thread.run_sync(lambda: service.batch_intake(
+        case_id, idempotency_key=idempotency_key, principal=principal))
+
+    def add(upload: Upload) -> None:
+        if not (skip_unnamed and not upload.filename):
+            intake.add(upload)
+
+    try:
+        await receive_into(request, add, max_parts=settings.max_files_per_batch + fields,
+                           max_file_bytes=settings.max_upload_bytes, check=check)
+        return await anyio.to_thread.run_sync(
+            lambda: service.sealed_progress(intake, principal=principal))
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(intake.discard)
+        raise
 
 
 @asynccontextmanager
@@ -168,13 +276,6 @@ async def received_files(request: Request, *, max_parts: int, max_file_bytes: in
         if pending:
             await anyio.to_thread.run_sync(sink.feed, bytes(pending))
         sink.finish()
-        uploads = []
-        for part in sink.files:
-            assert part.spool is not None
-            if not part.spool.closed:
-                part.spool.seek(0)
-            uploads.append(Upload(part.filename or "", cast(BinaryIO, part.spool), part.size,
-                                  part.digest.hexdigest(), part.content_type))
-        yield uploads
+        yield [_upload(part) for part in sink.files]
     finally:
         sink.close()

@@ -1,6 +1,9 @@
 """The Celery tasks: the pipeline's stages, one message each, taking ids only.
 
     split_batch(batch_id)          -> read_page(page_id, batch_id) for every unread page
+    split_batch(batch_id, only_new=True)
+                                   -> read_page for the pages of files stored since (sent
+                                      by the API as each file of an upload is stored)
     read_page(page_id, batch_id)   -> assess_batch(batch_id) once no page of the batch is left
     assess_batch(batch_id)         -> batch completed
     split_stack(stack_id)          -> split_batch(batch_id) for each case the stack fed
@@ -10,10 +13,13 @@ once (unique per file and index), a page's result is written once (the first wri
 and `assess` commits once per batch (row lock on the batch). So at-least-once delivery — what
 `acks_late` and redelivery give — yields exactly-once results.
 
-Completion needs no coordinator: after storing its page, each `read_page` looks whether any
-page of the batch is unfinished. Under read-committed isolation the last page to commit
-always sees every other page finished, so at least one `assess_batch` is sent; a second one
-(two pages finishing together, or a redelivery) finds the batch completed and does nothing.
+Completion needs no coordinator: after storing its page, each `read_page` looks whether the
+batch is sealed (its upload complete), every file split and every page finished. Under
+read-committed isolation the last page to commit always sees every other page finished, so
+at least one `assess_batch` is sent the moment the last page is stored; a second one (two
+pages finishing together, or a redelivery) finds the batch completed and does nothing. The
+seal is committed before its own `split_batch` is sent, which finding nothing new sends
+`assess_batch`: of a last page and the seal at the same moment, one sees the other.
 
 Transient failures (database or object store unreachable) are retried with exponential
 backoff; when retries run out a page is marked failed with `page.store_unavailable` and the
@@ -33,10 +39,10 @@ from intake import metrics
 from intake.broker import page_priority
 from intake.pipeline import (
     STORE_UNAVAILABLE,
-    TERMINAL_PAGE_STATES,
     TRANSIENT_ERRORS,
     Pipeline,
     backoff,
+    read_through,
 )
 from intake.queues import (
     ASSESS,
@@ -104,16 +110,21 @@ def register_tasks(app: Celery) -> None:
                                "reject_on_worker_lost": True, "max_retries": max_retries}
 
     @app.task(name=SPLIT, **options)
-    def split_batch(self: Task, batch_id: str) -> int:
+    def split_batch(self: Task, batch_id: str, only_new: bool = False) -> int:
         context = {"batch_id": batch_id, "stage": "split"}
+        # A redelivered or retried split may have created its pages and died before
+        # sending them: it sends every unread page of the batch again.
+        only_new = only_new and not _redelivered(self.request) and not self.request.retries
         try:
-            page_ids = _pipeline(app).split(batch_id)
+            page_ids = _pipeline(app).split(batch_id, only_new=only_new)
         except LookupError:
             log.warning("batch not found; nothing to do", extra=context)
             return 0
         except RETRYABLE as exc:
             raise _retry(self, exc, "split", context) from exc
-        if not page_ids:  # every page already read (a redelivery) or no readable file
+        if not page_ids:
+            # Nothing (new) to read: every page already read or sent, no readable file,
+            # or the upload's seal. The assessment runs if nothing is left unread.
             app.send_task(ASSESS, args=[batch_id])
             return 0
         for position, page_id in enumerate(page_ids):
@@ -215,13 +226,16 @@ def _count_redelivery(app: Celery, settings: Settings, page_id: str) -> int:
 
 
 def _all_pages_finished(runtime: Runtime, batch_id: str) -> bool:
+    """Is the batch sealed (its upload complete), every file split and every page read?
+    Checked after a page's result is committed, and the seal is committed before its
+    `split_batch` is sent: of a last page and a seal at the same moment, one sees the
+    other, so the assessment is always sent."""
     with runtime.database.session() as session:
         repo = CaseRepository(session)
         batch = repo.get_batch(batch_id)
         if batch is None or batch.status not in ("received", "processing"):
             return False
-        counts = repo.page_status_counts(batch_id)
-    return sum(counts.values()) > 0 and all(s in TERMINAL_PAGE_STATES for s in counts)
+        return read_through(repo, batch_id)
 
 
 def _fail_batch(runtime: Runtime, batch_id: str) -> None:

@@ -99,6 +99,13 @@ def case_page_message(error: SourceError, sequence: int) -> str:
     return message(error.code, **{**error.fields, "page": sequence})
 
 
+def read_through(repo: CaseRepository, batch_id: str) -> bool:
+    """Every file of the batch split and every page of it finished: nothing is left to
+    read before it can be assessed."""
+    return (all(f.status != "stored" for f in repo.files_of_batch(batch_id))
+            and all(p.status in TERMINAL_PAGE_STATES for p in repo.pages_of_batch(batch_id)))
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -126,9 +133,13 @@ class Pipeline:
         self._open: OrderedDict[str, tuple[Source, int]] = OrderedDict()
 
     # split ---------------------------------------------------------------------------
-    def split(self, batch_id: str) -> list[str]:
-        """Create page rows for every accepted file; return the ids of pages to read."""
+    def split(self, batch_id: str, *, only_new: bool = False) -> list[str]:
+        """Create page rows for every accepted file not split yet; return the ids of the
+        batch's pages to read — with `only_new`, only of the pages this call created (the
+        others were handed out by the split that created them). A batch still receiving
+        its upload is split as far as its files have arrived."""
         to_read: list[str] = []
+        created: set[str] = set()
         started = time.perf_counter()
         with self.runtime.database.session() as session:
             repo = CaseRepository(session)
@@ -152,9 +163,11 @@ class Pipeline:
                                     extra={"batch_id": batch_id, "file_id": row.id,
                                            "code": exc.code})
                         continue
-                    repo.create_pages(row, source.format, source.page_count)
+                    created.update(p.id for p in repo.create_pages(
+                        row, source.format, source.page_count))
             to_read = [p.id for p in repo.pages_of_batch(batch_id)
-                       if p.status not in TERMINAL_PAGE_STATES]
+                       if p.status not in TERMINAL_PAGE_STATES
+                       and (not only_new or p.id in created)]
         metrics.STAGE_SECONDS.labels("split").observe(time.perf_counter() - started)
         return to_read
 
@@ -308,8 +321,9 @@ class Pipeline:
     def assess(self, batch_id: str, *, only_when_read: bool = False) -> bool:
         """Assess the batch's case and mark the batch completed. Runs once: a completed
         batch is left alone, and of several concurrent callers one commits and the others
-        find the batch completed. With `only_when_read`, nothing happens while any page of
-        the batch is unfinished. Returns whether this call completed the batch."""
+        find the batch completed. A batch still receiving its upload is never assessed.
+        With `only_when_read`, nothing happens while any file of the batch is unsplit or
+        any page unfinished. Returns whether this call completed the batch."""
         started = time.perf_counter()
         with self.runtime.database.session() as session:
             batch = CaseRepository(session).get_batch(batch_id)
@@ -327,8 +341,7 @@ class Pipeline:
             repo.lock_case_of_batch(batch_id)  # writes first: they take the locks
             if not repo.lock_open_batch(batch_id):  # another caller completed it meanwhile
                 return False
-            if only_when_read and any(
-                    p.status not in TERMINAL_PAGE_STATES for p in repo.pages_of_batch(batch_id)):
+            if only_when_read and not read_through(repo, batch_id):
                 return False
             batch = repo.get_batch(batch_id)
             assert batch is not None
@@ -422,5 +435,6 @@ class Pipeline:
                           what="read", context={**context, "page_id": page_id})
             if on_progress:
                 on_progress("read", done, len(page_ids))
-        self.retrying(lambda: self.assess(batch_id), what="assess", context=context)
+        self.retrying(lambda: self.assess(batch_id, only_when_read=True), what="assess",
+                      context=context)
         self.close_source()

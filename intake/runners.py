@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from intake.pipeline import Pipeline
 from intake.runtime import Runtime
 from intake.stacks import StackPipeline
-from storage.models import Batch, Page
+from storage.models import Batch, Page, SourceFile
 from storage.stacks import StackRepository
 
 if TYPE_CHECKING:
@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 class TaskRunner(Protocol):
     def submit_batch(self, batch_id: str) -> None:
         """Arrange for the batch to be processed; must be safe to call twice."""
+
+    def submit_files(self, batch_id: str) -> None:
+        """A file of an upload was stored, or the upload sealed: split the files not split
+        yet and read their pages now, without waiting for the rest of the upload, and
+        assess the batch once it is sealed and read through. Unlike `submit_batch` (which
+        resumes a batch and may hand out its unread pages again), pages already handed
+        out are not handed out twice. Safe to call any number of times."""
 
     def submit_stack(self, stack_id: str) -> None:
         """Arrange for a scanned stack to be split by its cover sheets (`intake.stacks`);
@@ -46,6 +53,9 @@ class InlineRunner:
     def submit_batch(self, batch_id: str) -> None:
         self.pipeline.run_batch(batch_id)
 
+    def submit_files(self, batch_id: str) -> None:
+        self.pipeline.run_batch(batch_id)  # inline: assessed once sealed
+
     def submit_stack(self, stack_id: str) -> None:
         self.stacks.run(stack_id)
 
@@ -59,11 +69,18 @@ _STACK = "stack:"
 class ThreadRunner:
     """One worker thread (OCR already uses every core, so two pages at once in one process
     would only make both slower) that reads the pages of every waiting batch in turn:
-    one unit of work per batch — its split, one page, or its last page and assessment —
-    then the next batch. A batch of 500 heavy pages delays another clerk's batch by one
-    page (at most a page's budget, `ocr.limits`), not by 500. A scanned stack is one unit:
+    one unit of work per batch — one page (after its split, when it has files not split
+    yet), or its last page and assessment — then the next batch. A batch of 500 heavy
+    pages delays another clerk's batch by one page (at most a page's budget,
+    `ocr.limits`), not by 500. A scanned stack is one unit:
     its pages are only searched for cover sheets (tens of milliseconds each), and the
     batches it feeds then take their turns like any other.
+
+    A batch still being uploaded is given turns as its files arrive (`submit_files`):
+    each new file makes its next turn begin with a split that adds the new pages to its
+    queue, so reading starts with the first file stored. Once the upload is sealed, its
+    assessment is part of the turn that reads its last page, or the seal's own turn when
+    every page was read before it.
 
     `shutdown` waits at most `shutdown_timeout` seconds for the unit in flight; a page
     still being read then is abandoned with the process and read again at the next start
@@ -77,6 +94,7 @@ class ThreadRunner:
         self._lock = threading.Condition()
         self._turns: deque[str] = deque()  # batches (and `stack:<id>`) waiting their turn
         self._pages: dict[str, deque[str] | None] = {}  # to read; None: not split yet
+        self._resplit: set[str] = set()  # resubmitted since their split: new files
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="docintake-batch",
                                         daemon=True)
@@ -85,11 +103,17 @@ class ThreadRunner:
 
     def submit_batch(self, batch_id: str) -> None:
         with self._lock:
-            if batch_id in self._pages:  # waiting or being worked on: it will be finished
+            if batch_id in self._pages:
+                # Waiting or being worked on: it is split again at its next turn, which
+                # finds any file stored since (its pages are appended, none read twice).
+                self._resplit.add(batch_id)
                 return
             self._pages[batch_id] = None
             self._turns.append(batch_id)
             self._lock.notify_all()
+
+    def submit_files(self, batch_id: str) -> None:
+        self.submit_batch(batch_id)
 
     def submit_stack(self, stack_id: str) -> None:
         self.submit_batch(f"{_STACK}{stack_id}")
@@ -100,15 +124,22 @@ class ThreadRunner:
             if not self._turns:
                 return False
             batch_id = self._turns.popleft()
+            if batch_id in self._resplit:
+                self._resplit.discard(batch_id)
+                self._pages[batch_id] = None
             pages = self._pages[batch_id]
         try:
             finished = self._turn(batch_id, pages)
+        except LookupError:
+            finished = True  # its upload broke off and it was discarded
         except Exception:
             # Retries ran out (the database or the store stayed away) or a bug: the batch
             # stays unfinished in the database and is resumed at the next start.
             log.exception("batch processing failed", extra={"batch_id": batch_id})
             finished = True
         with self._lock:
+            if batch_id in self._resplit:
+                finished = False  # resubmitted during its turn: another turn
             if finished:
                 del self._pages[batch_id]
                 self._lock.notify_all()
@@ -123,20 +154,21 @@ class ThreadRunner:
                                    context={"stack_id": stack_id})
             return True
         pipeline, context = self.pipeline, {"batch_id": batch_id}
-        if pages is None:
+        if pages is None:  # split first (tens of milliseconds), then a page, same turn
             pages = deque(pipeline.retrying(lambda: pipeline.split(batch_id), what="split",
                                             context=context))
             with self._lock:
                 self._pages[batch_id] = pages
-            if pages:
-                return False
         if pages:
             page_id = pages.popleft()
             pipeline.retrying(lambda: pipeline.read_or_fail(page_id), what="read",
                               context={**context, "page_id": page_id})
             if pages:
                 return False
-        pipeline.retrying(lambda: pipeline.assess(batch_id), what="assess", context=context)
+        # Once sealed and read, at once; a batch still receiving files is not assessed
+        # and leaves the turns until its next file or its seal brings it back.
+        pipeline.retrying(lambda: pipeline.assess(batch_id, only_when_read=True),
+                          what="assess", context=context)
         return True
 
     def _loop(self) -> None:
@@ -202,11 +234,22 @@ class CeleryRunner:
             log.warning("broker slow or unreachable; the batch is stored and will be "
                         "resubmitted", extra={"batch_id": batch_id})
 
-    def _publish(self, batch_id: str) -> None:
+    def submit_files(self, batch_id: str) -> None:
+        """`split_batch` for the files stored since the last split: only the pages it
+        creates are sent to be read (those already sent are not sent twice)."""
+        publishing = self._publisher.submit(self._publish, batch_id, True)
+        try:
+            publishing.result(timeout=self.PUBLISH_WAIT)
+        except FutureTimeout:
+            log.warning("broker slow or unreachable; the batch is stored and will be "
+                        "resubmitted", extra={"batch_id": batch_id})
+
+    def _publish(self, batch_id: str, only_new: bool = False) -> None:
         from intake.queues import SPLIT
 
         try:
-            self.app.send_task(SPLIT, args=[batch_id], retry=True,
+            self.app.send_task(SPLIT, args=[batch_id],
+                               kwargs={"only_new": True} if only_new else None, retry=True,
                                retry_policy={"max_retries": 2, "interval_start": 0.2,
                                              "interval_step": 0.5, "interval_max": 1})
         except Exception:
@@ -276,8 +319,46 @@ def resume_unfinished(runtime: Runtime, runner: TaskRunner, *,
         stacks = StackRepository(session).unfinished_stacks(
             stalled_before=None if stalled_after is None
             else datetime.now(UTC) - timedelta(seconds=stalled_after))
+    discard_abandoned(runtime, runner, idle_for=abandoned_after(runtime, stalled_after))
     for batch_id in ids:
         runner.submit_batch(batch_id)
     for stack_id in stacks:  # their stored files are never dropped either
         runner.submit_stack(stack_id)
     return ids
+
+
+UPLOAD_IDLE = 3600.0
+"""Seconds without a new file after which another process's upload still `receiving` is
+taken for abandoned (one file of the largest size on a slow line stays well below)."""
+
+
+def abandoned_after(runtime: Runtime, stalled_after: float | None = None) -> float:
+    """Seconds after its last file an upload still `receiving` is taken for abandoned: at a
+    start of the embedded service (`stalled_after` None; the only process that receives)
+    at once, else `UPLOAD_IDLE` (another API process may still be receiving it)."""
+    if stalled_after is None and runtime.settings.task_mode != "celery":
+        return 0.0
+    return max(UPLOAD_IDLE, stalled_after or 0.0)
+
+
+def discard_abandoned(runtime: Runtime, runner: TaskRunner, *, idle_for: float) -> list[str]:
+    """Discard uploads whose process died while receiving them (no file for `idle_for`
+    seconds): as if never sent, like an upload that broke off (`BatchIntake.discard`)."""
+    from intake.uploads import RECEIVING, BatchIntake
+
+    cutoff = datetime.now(UTC) - timedelta(seconds=idle_for)
+    with runtime.database.session() as session:
+        last_file = (select(func.max(SourceFile.created_at))
+                     .where(SourceFile.batch_id == Batch.id).correlate(Batch)
+                     .scalar_subquery())
+        rows = list(session.execute(
+            select(Batch.id, Batch.case_id).where(
+                Batch.status == RECEIVING,
+                func.coalesce(last_file, Batch.created_at) <= cutoff)))
+    for batch_id, case_id in rows:
+        intake = BatchIntake(runtime, runner, case_id)
+        intake.batch_id = batch_id
+        intake.discard()
+        log.warning("an upload broken off by a stopped process was discarded",
+                    extra={"batch_id": batch_id, "case_id": case_id})
+    return [batch_id for batch_id, _ in rows]

@@ -19,7 +19,7 @@ from intake.masking import Masker
 from intake.notification import render_notification
 from intake.runners import TaskRunner
 from intake.runtime import Runtime
-from intake.uploads import Upload, store_batch
+from intake.uploads import BatchIntake, Upload
 from rules.catalog import UnknownItemError
 from storage.cases import CaseRepository
 from storage.models import Assessment, Batch, Case
@@ -206,34 +206,47 @@ class IntakeService:
         )
 
     # batches -------------------------------------------------------------------------
-    def check_upload(self, case_id: str, *, principal: Principal = OPERATOR) -> None:
-        """Raise what `upload_batch` would for the case itself (absent, not the caller's),
-        so that an upload can be refused before its files are received."""
+    def batch_intake(self, case_id: str, *, idempotency_key: str | None = None,
+                     principal: Principal = OPERATOR) -> BatchIntake:
+        """A batch of the case to store files into one by one as they arrive
+        (`intake.uploads.BatchIntake`): each file's pages are read while the next is
+        still arriving. The caller must `seal` it at the end, or `discard` it."""
         with self.runtime.database.session() as session:
-            case_for(session, principal, case_id, change=True)
+            case = case_for(session, principal, case_id, change=True)
+            case_id = case.id
+        return BatchIntake(self.runtime, self.runner, case_id,
+                           idempotency_key=idempotency_key, uploaded_by=principal.key_id,
+                           lifecycle=self.lifecycle)
 
     def upload_batch(
         self, case_id: str, uploads: Sequence[Upload], *, idempotency_key: str | None = None,
         principal: Principal = OPERATOR,
     ) -> BatchProgress:
-        """Store every original durably, then hand the batch to the runner. A file that is
-        empty or too large is rejected alone; the rest of the batch goes on."""
+        """Store every original durably, each handed to the runner as soon as it is
+        stored, then seal the batch. A file that is empty or too large is rejected alone;
+        the rest of the batch goes on."""
         settings = self.runtime.settings
         if not uploads:
             raise IntakeError("batch.empty")
         if len(uploads) > settings.max_files_per_batch:
             raise IntakeError("batch.too_many_files", limit=settings.max_files_per_batch)
-        with self.runtime.database.session() as session:
-            repo = CaseRepository(session)
-            case = case_for(session, principal, case_id, change=True)
-            batch, created = store_batch(self.runtime, repo, case.id, uploads, idempotency_key,
-                                         uploaded_by=principal.key_id,
-                                         lifecycle=self.lifecycle)
-            if not created:
-                return self._masked(self._progress(repo, batch), principal)
-            batch_id = batch.id
-        log.info("batch received", extra={"case_id": case_id, "batch_id": batch_id})
-        self.runner.submit_batch(batch_id)
+        intake = self.batch_intake(case_id, idempotency_key=idempotency_key,
+                                   principal=principal)
+        try:
+            for upload in uploads:
+                intake.add(upload)
+            return self.sealed_progress(intake, principal=principal)
+        except BaseException:
+            intake.discard()
+            raise
+
+    def sealed_progress(self, intake: BatchIntake, *, principal: Principal = OPERATOR
+                        ) -> BatchProgress:
+        """The answer to an upload through `intake`, once sealed."""
+        batch_id = intake.seal()
+        if intake.earlier is None:
+            log.info("batch received", extra={"case_id": intake.case_id,
+                                               "batch_id": batch_id})
         return self.batch_progress(batch_id, principal=principal)
 
     def batch_progress(self, batch_id: str, *, principal: Principal = OPERATOR
@@ -249,6 +262,22 @@ class IntakeService:
                 # A batch of a case the caller may not open does not exist for it.
                 raise IntakeError("batch.not_found", batch_id=bounded(batch_id, 80)) from None
             return self._masked(self._progress(repo, batch), principal)
+
+    def progress_mark(self, case_id: str, *, principal: Principal = OPERATOR) -> str:
+        """A short mark of where the case's batches are (status, pages finished, the
+        stored assessment): it changes whenever what a progress view shows could change,
+        so a view can wait for a new mark instead of re-reading everything on a timer.
+        Two small queries per batch."""
+        import hashlib
+
+        with self.runtime.database.session() as session:
+            repo = CaseRepository(session)
+            case = case_for(session, principal, case_id)
+            parts = [f"{b.id}:{b.status}:{sorted(repo.page_status_counts(b.id).items())}"
+                     for b in case.batches]
+            assessment = repo.current_assessment(case.id)
+            parts.append(str(assessment.id if assessment is not None else None))
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def _masked(self, progress: BatchProgress, principal: Principal) -> BatchProgress:
         """Filenames and messages may quote ID numbers (a scan named after its holder)."""

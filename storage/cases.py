@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -170,6 +170,21 @@ class CaseRepository:
         self.session.execute(
             update(Case).where(Case.id == case_id).values(status=Case.status)
             .execution_options(synchronize_session=False))
+
+    def discard_batch(self, batch_id: str) -> bool:
+        """Remove a batch whose upload broke off, with its entries, files and pages; False
+        (and nothing removed) when another batch's entry points at one of its files."""
+        own_files = select(SourceFile.id).where(SourceFile.batch_id == batch_id)
+        if self.session.scalar(select(func.count()).select_from(BatchFile).where(
+                BatchFile.batch_id != batch_id, BatchFile.file_id.in_(own_files))):
+            return False
+        for statement in (delete(Page).where(Page.batch_id == batch_id),
+                          delete(BatchFile).where(BatchFile.batch_id == batch_id),
+                          delete(SourceFile).where(SourceFile.batch_id == batch_id),
+                          delete(Batch).where(Batch.id == batch_id)):
+            self.session.execute(statement.execution_options(synchronize_session=False))
+        self.session.expire_all()
+        return True
 
     def set_batch_status(self, batch: Batch, status: str) -> None:
         batch.status = status

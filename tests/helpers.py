@@ -66,9 +66,15 @@ class RecordingRunner:
 
     def __init__(self) -> None:
         self.submitted: list[str] = []
+        self.grown: list[str] = []  # every `submit_files` (a file stored, a seal)
 
     def submit_batch(self, batch_id: str) -> None:
         self.submitted.append(batch_id)
+
+    def submit_files(self, batch_id: str) -> None:
+        self.grown.append(batch_id)
+        if batch_id not in self.submitted:
+            self.submitted.append(batch_id)
 
     def submit_stack(self, stack_id: str) -> None:
         self.submitted.append(f"stack:{stack_id}")

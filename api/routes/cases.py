@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import CaseReader, CaseWriter, Principal, require
 from api.guard import streamed_upload
@@ -17,7 +16,7 @@ from api.schemas import (
     FieldCorrectionRequest,
 )
 from api.security import rate_limited
-from api.uploads import multipart_body, received_files
+from api.uploads import multipart_body, upload_batch_streamed
 from intake.errors import IntakeError
 from intake.service import IntakeService
 
@@ -68,18 +67,13 @@ async def upload_batch(
     idempotency_key: Annotated[str | None, Header(max_length=200,
                                                   pattern=r"^[\x21-\x7e]+$")] = None,
 ) -> BatchPublic:
-    """Files arrive streamed (see `api.uploads`); storing them, the database and the hand-
-    over to the workers run in a worker thread, never on the event loop."""
-    service = _service(request)
-    settings = service.runtime.settings
-    # a case the key may not see (404) or change (403) is refused before the body is read
-    await run_in_threadpool(lambda: service.check_upload(case_id, principal=principal))
-    async with received_files(request, max_parts=settings.max_files_per_batch,
-                              max_file_bytes=settings.max_upload_bytes) as uploads:
-        progress = await run_in_threadpool(
-            lambda: service.upload_batch(case_id, uploads, idempotency_key=idempotency_key,
-                                         principal=principal))
-    return BatchPublic.of(progress)
+    """Files arrive streamed (see `api.uploads`): each is stored and its pages start being
+    read as soon as it has arrived; storing, the database and the hand-over to the
+    workers run in a worker thread, never on the event loop. A case the key may not see
+    (404) or change (403) is refused before the body is read."""
+    return BatchPublic.of(await upload_batch_streamed(
+        request, _service(request), case_id, principal=principal,
+        idempotency_key=idempotency_key))
 
 
 @router.get("/batches/{batch_id}", response_model=BatchPublic)

@@ -10,22 +10,24 @@ audit apply.
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+import anyio
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.guard import streamed_upload
-from api.web.pages import Acting, render, requires
+from api.uploads import upload_batch_streamed
+from api.web.pages import Acting, Person, render, requires
+from intake.accounts import check_csrf
 from intake.casepages import page_thumbnail, recent_cases, rescan_list
 from intake.errors import IntakeError
 from intake.lifecycle import STATE_NAMES, ActionRequest, Actor, Lifecycle, Outstanding
 from intake.notices import NoticeService
 from intake.service import IntakeService
-from intake.uploads import Upload
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +56,8 @@ def _lifecycle(request: Request) -> Lifecycle:
 def _case_context(request: Request, case_id: str, person: Any) -> dict[str, Any]:
     service = _service(request)
     principal = person.principal
+    # Taken before what it marks is read: a change after it shows at the next wait.
+    mark = service.progress_mark(case_id, principal=principal)
     case = service.get_case(case_id, principal=principal)
     report = service.case_report(case_id, principal=principal)
     batches = [service.batch_progress(b, principal=principal) for b in case.batch_ids]
@@ -75,7 +79,7 @@ def _case_context(request: Request, case_id: str, person: Any) -> dict[str, Any]
                       "commitment_allowed": slot.get("commitment_allowed")})
     life = case.life
     return {"case": case, "report": report, "slots": slots, "batches": batches,
-            "processing": processing, "notices": notices, "life": life,
+            "processing": processing, "mark": mark, "notices": notices, "life": life,
             "state_words": STATE_NAMES.get(life.state, life.state) if life else "",
             "light_words": LIGHT_WORDS.get(str(life.deadlines.light), "") if life else "",
             "rescan": rescan_list(service.runtime, case_id, principal),
@@ -124,46 +128,52 @@ def case_page(case_id: str, request: Request, person: Reader) -> HTMLResponse:
                   **_case_context(request, case_id, person))
 
 
+LIVE_WAIT = 25.0
+"""Seconds a progress request is held open at most when nothing moves (then answered
+unchanged, and the page asks again): below common proxies' idle timeouts."""
+LIVE_STEP = 0.2
+"""Seconds between two looks at the case's progress mark while a request is held."""
+
+
 @router.get("/cases/{case_id}/live", response_class=HTMLResponse)
-def case_live(case_id: str, request: Request, person: Reader) -> HTMLResponse:
-    """The progress, rescan list and checklist, re-read while pages are being read."""
-    return render(request, "case_live.html", person,
-                  **_case_context(request, case_id, person))
+async def case_live(case_id: str, request: Request, person: Reader,
+                    after: Annotated[str | None, Query(max_length=64)] = None
+                    ) -> Response:
+    """The progress, rescan list and checklist while pages are being read. With `after`
+    (the mark the page shows), the answer waits until the case moves past it — a page
+    read, the batch finished — or `LIVE_WAIT` passes: the page learns of a finished
+    batch within `LIVE_STEP` seconds, and is re-rendered only when something changed."""
+    service = _service(request)
+    principal = person.principal
+    if after is not None:
+        deadline = anyio.current_time() + LIVE_WAIT
+        while await run_in_threadpool(
+                lambda: service.progress_mark(case_id, principal=principal)) == after:
+            if anyio.current_time() >= deadline or await request.is_disconnected():
+                break
+            await anyio.sleep(LIVE_STEP)
+    return await run_in_threadpool(lambda: render(
+        request, "case_live.html", person, **_case_context(request, case_id, person)))
 
 
 @router.post("/cases/{case_id}/upload")
 @streamed_upload  # the request guard allows it the upload total, not the JSON limit
-async def upload(case_id: str, request: Request, person: Acting,
-                 files: Annotated[list[UploadFile], File()]) -> Response:
+async def upload(case_id: str, request: Request, person: Person) -> Response:
+    """The scans as they stream in: each file is stored and its pages start being read
+    while the next is still arriving (`api.uploads`). The form's CSRF token (the htmx
+    header, or the field the form sends before its files) is checked before any file is
+    stored."""
     if person.role not in WINDOW_ROLES:
         raise IntakeError("auth.forbidden_role", role=person.role)
-    service = _service(request)
-    limit = service.runtime.settings.max_upload_bytes
-    if len(files) > service.runtime.settings.max_files_per_batch:
-        raise IntakeError("batch.too_many_files",
-                          limit=service.runtime.settings.max_files_per_batch)
-    # Starlette spooled each part to a temporary file while parsing; hash them there, in a
-    # worker thread, without reading a file into memory whole.
-    uploads = await run_in_threadpool(
-        lambda: [_spooled(f, limit) for f in files if f.filename])
-    if not uploads:
-        raise IntakeError("batch.empty")
-    await run_in_threadpool(
-        lambda: service.upload_batch(case_id, uploads, principal=person.principal))
+    presented = request.headers.get("X-CSRF-Token")
+
+    def check(fields: Mapping[str, str]) -> None:
+        check_csrf(person, presented if presented is not None else fields.get("csrf_token"))
+
+    await upload_batch_streamed(request, _service(request), case_id,
+                                principal=person.principal, check=check, fields=1,
+                                skip_unnamed=True)
     return _back(request, case_id)
-
-
-def _spooled(part: UploadFile, limit: int) -> Upload:
-    """An `Upload` over the part's temporary file: size and SHA-256 by streaming it; a file
-    past the limit keeps its size and is refused alone by the batch."""
-    digest, size = hashlib.sha256(), 0
-    part.file.seek(0)
-    while chunk := part.file.read(1024 * 1024):
-        size += len(chunk)
-        if size <= limit:
-            digest.update(chunk)
-    part.file.seek(0)
-    return Upload(part.filename or "", part.file, size, digest.hexdigest(), part.content_type)
 
 
 def _back(request: Request, case_id: str) -> Response:

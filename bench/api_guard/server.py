@@ -20,6 +20,9 @@ class _NoRunner:
     def submit_batch(self, batch_id: str) -> None:
         pass
 
+    def submit_files(self, batch_id: str) -> None:
+        pass
+
     def shutdown(self) -> None:
         pass
 

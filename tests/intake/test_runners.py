@@ -128,3 +128,103 @@ def test_a_batch_cancelled_before_it_was_split_reads_nothing(runtime: Runtime) -
     progress = service.cancel_batch(batch_id)
     assert progress.status == "completed" and progress.pages_total == 0
     assert [f.error_code for f in progress.files] == ["batch.cancelled"]
+
+
+# an upload's files are read as they arrive ------------------------------------------------
+def _pdf(title: str, pages: int) -> Upload:
+    data = text_pdf([[title, f"第{n}页", "申请人：王小明"] for n in range(1, pages + 1)])
+    return Upload.from_bytes(f"{title}.pdf", data)
+
+
+def _statuses(runtime: Runtime, batch_id: str) -> tuple[str, list[str]]:
+    with runtime.database.session() as session:
+        repo = CaseRepository(session)
+        batch = repo.get_batch(batch_id)
+        assert batch is not None
+        return batch.status, [p.status for p in repo.pages_of_batch(batch_id)]
+
+
+def test_the_first_file_is_read_before_the_last_is_stored_and_assessed_with_the_last_page(
+        runtime: Runtime) -> None:
+    runner = ThreadRunner(runtime, start=False)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    read: list[str] = []
+    reading = runner.pipeline.read_or_fail
+
+    def recording(page_id: str) -> str | None:
+        read.append(page_id)
+        return reading(page_id)
+
+    runner.pipeline.read_or_fail = recording  # type: ignore[method-assign]
+    intake = service.batch_intake(case.id)
+    intake.add(_pdf("申请书", 2))
+    assert intake.batch_id is not None
+    batch_id = intake.batch_id
+    assert runner.step()  # its split and its first page, the upload still going on
+    assert _statuses(runtime, batch_id) == ("receiving", ["done", "pending"])
+    while runner.step():
+        pass
+    # Read through, but the upload goes on: not assessed, and out of the turns meanwhile.
+    assert _statuses(runtime, batch_id) == ("receiving", ["done", "done"])
+    assert service.case_report(case.id)["processing"] is True
+    intake.add(_pdf("营业执照", 1))
+    assert intake.seal() == batch_id  # sealed while its last page waits
+    assert runner.step()  # the new file split, its page read, and the assessment: one turn
+    assert _statuses(runtime, batch_id) == ("completed", ["done", "done", "done"])
+    assert not runner.step()
+    assert len(read) == len(set(read)) == 3  # every page read once
+
+
+def test_an_upload_read_through_before_its_seal_is_assessed_at_the_seal(
+        runtime: Runtime) -> None:
+    runner = ThreadRunner(runtime, start=False)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    intake = service.batch_intake(case.id)
+    intake.add(_pdf("申请书", 1))
+    while runner.step():
+        pass
+    assert intake.batch_id is not None
+    assert _statuses(runtime, intake.batch_id) == ("receiving", ["done"])
+    before = service.case_report(case.id)["assessment"]["id"]
+    intake.seal()
+    assert runner.step() and not runner.step()  # the seal's turn assesses it
+    assert _statuses(runtime, intake.batch_id)[0] == "completed"
+    assert service.case_report(case.id)["assessment"]["id"] != before
+
+
+def test_an_upload_that_breaks_off_leaves_nothing_and_its_key_is_free_again(
+        runtime: Runtime) -> None:
+    runner = ThreadRunner(runtime, start=False)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    intake = service.batch_intake(case.id, idempotency_key="k-1")
+    intake.add(_pdf("申请书", 2))
+    batch_id = intake.batch_id
+    assert batch_id is not None
+    assert runner.step()  # one page read meanwhile
+    intake.discard()
+    assert service.get_case(case.id).batch_ids == []
+    while runner.step():  # the rest of its turns find nothing, quietly
+        pass
+    with runtime.database.session() as session:
+        repo = CaseRepository(session)
+        assert repo.get_batch(batch_id) is None and repo.files_of_case(case.id) == []
+        assert repo.pages_of_case(case.id) == []
+    again = service.upload_batch(case.id, [_pdf("申请书", 2)], idempotency_key="k-1")
+    # A new batch, and its file is no duplicate of the one discarded.
+    assert again.id != batch_id and [f.outcome for f in again.files] == ["accepted"]
+
+
+def test_a_process_that_died_receiving_leaves_its_upload_discarded_at_the_next_start(
+        runtime: Runtime) -> None:
+    service = IntakeService(runtime, RecordingRunner())
+    case = service.create_case("company-establishment")
+    intake = service.batch_intake(case.id)
+    intake.add(_pdf("申请书", 1))  # and then the process died
+    assert intake.batch_id is not None
+    restarted = RecordingRunner()
+    assert resume_unfinished(runtime, restarted) == []
+    assert service.get_case(case.id).batch_ids == []
+    assert restarted.submitted == []

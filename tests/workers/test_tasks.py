@@ -242,6 +242,14 @@ def _args(message: dict[str, Any]) -> list[Any]:
     return args
 
 
+def _kwargs(message: dict[str, Any]) -> dict[str, Any]:
+    import base64
+    import json
+
+    kwargs: dict[str, Any] = json.loads(base64.b64decode(message["body"]))[1]
+    return kwargs
+
+
 def _waiting(r: redis.Redis, queue: str) -> list[Any]:
     import json
 
@@ -256,9 +264,12 @@ def test_split_fans_out_one_read_per_page_and_the_last_read_asks_for_assessment(
     service = IntakeService(runtime, runner)
     case = service.create_case("company-establishment")
     batch = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(3, "申请书"))])
-    (split_msg,) = _waiting(r, queues.batches)
-    assert split_msg["headers"]["task"] == SPLIT and _args(split_msg) == [batch.id]
-    r.delete(queues.batches)
+    # One split as the file was stored, one as the upload was sealed: each sends only
+    # the pages it creates to be read.
+    splits = _waiting(r, queues.batches)
+    assert [m["headers"]["task"] for m in splits] == [SPLIT, SPLIT]
+    assert [(_args(m), _kwargs(m)) for m in splits] == [([batch.id], {"only_new": True})] * 2
+    r.delete(*queue_keys(queues.batches))
 
     app = runner.app
     assert app.tasks[SPLIT].apply(args=[batch.id]).get() == 3
@@ -396,3 +407,99 @@ def test_a_page_whose_worker_died_at_every_try_is_failed_not_read_forever(
     report = service.case_report(case.id)
     assert [u["code"] for u in report["unreadable"]] == ["page.worker_lost"]
     assert report["unreadable"][0]["message"].startswith("第 1 页多次导致识别进程中断")
+
+
+def test_an_upload_s_first_file_is_read_before_its_last_is_stored_and_the_last_read_asks_for_assessment(  # noqa: E501
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, r = celery_runtime
+    queues = Queues.of(runtime.settings)
+    app = runner.app
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+
+    def sent(queue: str) -> list[Any]:
+        messages = _waiting(r, queue)
+        r.delete(*queue_keys(queue))
+        return messages
+
+    intake = service.batch_intake(case.id)
+    intake.add(Upload.from_bytes("a.pdf", _pdf(2, "申请书")))
+    batch_id = intake.batch_id
+    assert batch_id is not None
+    (split,) = sent(queues.batches)  # sent as the first file was stored
+    assert (_args(split), _kwargs(split)) == ([batch_id], {"only_new": True})
+    assert app.tasks[SPLIT].apply(args=[batch_id], kwargs={"only_new": True}).get() == 2
+    first = [_args(m)[0] for m in sent(queues.pages)]
+    assert sorted(first) == sorted(_page_ids(runtime, batch_id))
+    for page_id in first:  # read while the upload goes on: no assessment asked for
+        assert app.tasks[READ].apply(args=[page_id, batch_id]).get() == "done"
+    assert sent(queues.batches) == []
+
+    intake.add(Upload.from_bytes("b.pdf", _pdf(1, "营业执照")))
+    (split,) = sent(queues.batches)
+    # Only the new file's page is sent: the first two are not handed out again.
+    assert app.tasks[SPLIT].apply(args=[batch_id], kwargs={"only_new": True}).get() == 1
+    (second,) = [_args(m)[0] for m in sent(queues.pages)]
+    assert second not in first
+    intake.seal()  # while that page is unread: the seal's split finds nothing new
+    (split,) = sent(queues.batches)
+    assert app.tasks[SPLIT].apply(args=[batch_id], kwargs={"only_new": True}).get() == 0
+    (early,) = sent(queues.batches)
+    assert early["headers"]["task"] == ASSESS
+    assert app.tasks[ASSESS].apply(args=[batch_id]).get() is False  # a page is unread
+    assert service.batch_progress(batch_id).status == "processing"
+    # The last page's read asks for the assessment the moment it is stored.
+    assert app.tasks[READ].apply(args=[second, batch_id]).get() == "done"
+    (assess,) = sent(queues.batches)
+    assert assess["headers"]["task"] == ASSESS and _args(assess) == [batch_id]
+    assert app.tasks[ASSESS].apply(args=[batch_id]).get() is True
+    assert service.batch_progress(batch_id).status == "completed"
+
+
+def test_a_redelivered_split_of_new_files_sends_every_unread_page(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    """A split that died after creating its pages and before sending them is given back:
+    it must send them, though it was asked for new pages only."""
+    runtime, runner, r = celery_runtime
+    queues = Queues.of(runtime.settings)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    intake = service.batch_intake(case.id)
+    intake.add(Upload.from_bytes("a.pdf", _pdf(2, "申请书")))
+    batch_id = intake.batch_id
+    assert batch_id is not None
+    Pipeline(runtime).split(batch_id)  # the pages exist; their messages were never sent
+    r.delete(*queue_keys(queues.batches))
+    task = runner.app.tasks[SPLIT]
+    assert task.apply(args=[batch_id], kwargs={"only_new": True}).get() == 0
+    r.delete(*queue_keys(queues.batches))
+    redelivered = task.apply(args=[batch_id], kwargs={"only_new": True},
+                             headers={"redelivered": True})
+    assert redelivered.get() == 2
+    assert len(_waiting(r, queues.pages)) == 2
+
+
+def test_an_upload_that_breaks_off_is_discarded_and_its_pages_in_flight_write_nothing(
+    celery_runtime: tuple[Runtime, Any, redis.Redis]
+) -> None:
+    runtime, runner, r = celery_runtime
+    queues = Queues.of(runtime.settings)
+    app = runner.app
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    intake = service.batch_intake(case.id, idempotency_key="retry-me")
+    intake.add(Upload.from_bytes("a.pdf", _pdf(1, "申请书")))
+    batch_id = intake.batch_id
+    assert batch_id is not None
+    assert app.tasks[SPLIT].apply(args=[batch_id], kwargs={"only_new": True}).get() == 1
+    (page_id,) = _page_ids(runtime, batch_id)
+    intake.discard()  # the client went away
+    assert app.tasks[READ].apply(args=[page_id, batch_id]).get() is None
+    assert app.tasks[ASSESS].apply(args=[batch_id]).get() is False
+    assert service.get_case(case.id).batch_ids == []
+    r.delete(*queue_keys(queues.batches), *queue_keys(queues.pages))
+    again = service.upload_batch(case.id, [Upload.from_bytes("a.pdf", _pdf(1, "申请书"))],
+                                 idempotency_key="retry-me")
+    assert again.id != batch_id and [f.outcome for f in again.files] == ["accepted"]

@@ -29,6 +29,22 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// The case's live progress waits at the server for the next change (`data-live`): a
+// request that failed (a restart, the network) is tried again after a moment instead of
+// leaving the page still.
+for (const name of ["htmx:sendError", "htmx:responseError"]) {
+  document.addEventListener(name, (event) => {
+    const elt = event.detail && event.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-live]") && window.htmx) {
+      setTimeout(() => {
+        if (elt.isConnected) {
+          window.htmx.trigger(elt, "retry");
+        }
+      }, 2000);
+    }
+  });
+}
+
 // The reviewer's workbench: fields tied to their boxes on the page image, a walk over the
 // problems (failing and uncertain fields), keyboard shortcuts, zoom and pan.
 (() => {
