@@ -12,7 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +83,28 @@ def _multipart(files: list[Path]) -> tuple[bytes, str]:
 
 
 class _TimedBody:
-    """A request body that notes when its last byte was handed to the socket."""
+    """A request body that notes when its last byte was handed to the socket; with
+    `mbps`, sent no faster than that many megabits per second (a scanner station's link)."""
 
-    def __init__(self, data: bytes, chunk: int = 256 * 1024) -> None:
-        self.data, self.chunk = data, chunk
+    def __init__(self, data: bytes, chunk: int = 256 * 1024, mbps: float = 0.0) -> None:
+        self.data, self.mbps = data, mbps
+        self.chunk = min(chunk, 64 * 1024) if mbps else chunk
         self.last_byte_at = 0.0
 
     def __iter__(self) -> Iterator[bytes]:
+        started = time.perf_counter()
         for i in range(0, len(self.data), self.chunk):
+            if self.mbps:  # pace: this chunk may leave once the link has carried the last
+                due = started + i * 8 / (self.mbps * 1_000_000)
+                time.sleep(max(0.0, due - time.perf_counter()))
             yield self.data[i:i + self.chunk]
         self.last_byte_at = time.perf_counter()
+
+
+UPLOAD_MBPS = 0.0  # set by `run`: the pace of uploads, 0 for as fast as the socket takes
+
+
+READ_AT_ANSWER: list[int] = []  # pages already read when each upload was answered
 
 
 def time_packet(client: httpx.Client, files: list[Path], timeout: float = 600) -> float:
@@ -100,11 +112,12 @@ def time_packet(client: httpx.Client, files: list[Path], timeout: float = 600) -
     case.raise_for_status()
     case_id = case.json()["id"]
     data, content_type = _multipart(files)
-    body = _TimedBody(data)
+    body = _TimedBody(data, mbps=UPLOAD_MBPS)
     upload = client.post(f"/api/v1/cases/{case_id}/batches", content=body,
                          headers={"Content-Type": content_type,
                                   "Content-Length": str(len(data))})
     upload.raise_for_status()
+    READ_AT_ANSWER.append(int(upload.json().get("pages_read", 0)))
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         report = client.get(f"/api/v1/cases/{case_id}/report")
@@ -183,7 +196,29 @@ def _summary(waits: list[float]) -> dict[str, Any]:
             "p90": p90}
 
 
-def run(count: int, seed: int, data: Path, *, modes: list[str]) -> dict[str, Any]:
+def _tree_env(env: dict[str, str], tree: Path | None) -> dict[str, str]:
+    """The service's environment running the code of `tree` (None: this tree)."""
+    if tree is None:
+        return env
+    return {**env, "PYTHONPATH": str(tree.resolve())}
+
+
+def _ratios(waits: list[float], ocr: list[float]) -> dict[str, Any]:
+    summary = _summary(waits)
+    per_packet = [w / o for w, o in zip(waits, ocr, strict=True)]
+    summary["ratio"] = summary["median"] / statistics.median(ocr)
+    summary["ratio_per_packet_median"] = statistics.median(per_packet)
+    return summary
+
+
+def run(count: int, seed: int, data: Path, *, modes: list[str],
+        before: Path | None = None, upload_mbps: float = 0.0) -> dict[str, Any]:
+    """Each mode's service is started once per code tree (`before`, when given, and this
+    one) and warmed with one packet; then every timed packet is read by pure OCR and
+    uploaded to each tree's service in turn (the order alternating), so that the
+    baseline and both trees meet the same load on a shared machine."""
+    global UPLOAD_MBPS
+    UPLOAD_MBPS = upload_mbps
     data.mkdir(parents=True, exist_ok=True)
     packets = make_packets(count + 1, seed, data)  # the first one warms the service up
     warmup, timed = packets[0], packets[1:]
@@ -191,55 +226,86 @@ def run(count: int, seed: int, data: Path, *, modes: list[str]) -> dict[str, Any
     workdir = (data / "runs" / token).resolve()
     workdir.mkdir(parents=True)
     report: dict[str, Any] = {"packets": count, "load_before": os.getloadavg(),
-                              "cores": len(os.sched_getaffinity(0))}
-    ocr = [pure_ocr_seconds(files) for files in timed]
-    report["pages_per_packet"] = [pages for _, pages in ocr]
-    report["pure_ocr"] = _summary([seconds for seconds, _ in ocr])
+                              "cores": len(os.sched_getaffinity(0)),
+                              "before_tree": str(before) if before else None,
+                              "upload_mbps": upload_mbps or None}
+    trees: list[tuple[str, Path | None]] = ([("before", before)] if before else []) + [
+        ("after" if before else "this", None)]
     base = {k: v for k, v in os.environ.items() if not k.startswith("DOCINTAKE_")}
+    pages: list[int] = []
+    for mode in modes:
+        if mode not in ("embedded", "celery"):
+            raise ValueError(f"unknown mode {mode}")
+        with ExitStack() as stack:
+            clients = {}
+            for label, tree in trees:
+                name = f"{mode}-{label}"
+                env = {**_tree_env(base, tree), "DOCINTAKE_DATA_DIR": str(workdir / name),
+                       "DOCINTAKE_LOG_LEVEL": "WARNING"}
+                workers = 0
+                if mode == "celery":
+                    from storage.db import scratch_postgres_database
 
-    if "embedded" in modes:
-        env = {**base, "DOCINTAKE_DATA_DIR": str(workdir / "embedded"),
-               "DOCINTAKE_LOG_LEVEL": "WARNING"}
-        with _service(env, workdir, "embedded") as client:
-            time_packet(client, warmup)
-            report["embedded"] = _summary([time_packet(client, files) for files in timed])
-        print(f"embedded: median {report['embedded']['median']:.1f} s", flush=True)
-
-    if "celery" in modes:
-        import redis
-
-        from storage.db import scratch_postgres_database
-
-        with scratch_postgres_database(PG_ADMIN_URL, "docintake_window") as database_url:
-            env = {**base, "DOCINTAKE_DATA_DIR": str(workdir / "celery"),
-                   "DOCINTAKE_DATABASE_URL": database_url, "DOCINTAKE_BROKER_URL": REDIS_URL,
-                   "DOCINTAKE_TASK_QUEUE": token, "DOCINTAKE_LOG_LEVEL": "WARNING"}
-            try:
-                with _service(env, workdir, "celery", workers=2) as client:
-                    time_packet(client, warmup)
-                    report["celery"] = _summary(
-                        [time_packet(client, files) for files in timed])
-            finally:
-                r = redis.Redis.from_url(REDIS_URL)
-                for key in r.scan_iter(f"*{token}*"):
-                    r.delete(key)
-        print(f"celery: median {report['celery']['median']:.1f} s", flush=True)
+                    database_url = stack.enter_context(scratch_postgres_database(
+                        PG_ADMIN_URL, f"docintake_window_{label}"))
+                    queue = f"{token}-{label}"
+                    stack.callback(_forget_queue, queue)
+                    env.update(DOCINTAKE_DATABASE_URL=database_url,
+                               DOCINTAKE_BROKER_URL=REDIS_URL, DOCINTAKE_TASK_QUEUE=queue)
+                    workers = 2
+                client = stack.enter_context(_service(env, workdir, name, workers=workers))
+                time_packet(client, warmup)
+                clients[label] = client
+            ocr: list[float] = []
+            waits: dict[str, list[float]] = {label: [] for label, _ in trees}
+            read: dict[str, list[int]] = {label: [] for label, _ in trees}
+            for n, files in enumerate(timed):
+                seconds, count_pages = pure_ocr_seconds(files)
+                ocr.append(seconds)
+                if len(pages) < len(timed):
+                    pages.append(count_pages)
+                order = trees if n % 2 == 0 else list(reversed(trees))
+                for label, _ in order:
+                    waits[label].append(time_packet(clients[label], files))
+                    read[label].append(READ_AT_ANSWER[-1])
+            report[mode] = {"pure_ocr": _summary(ocr),
+                            **{label: {**_ratios(w, ocr), "read_at_answer": read[label]}
+                               for label, w in waits.items()}}
+        for label, _ in trees:
+            r = report[mode][label]
+            print(f"{mode} {label}: median {r['median']:.1f} s ({r['ratio']:.2f}x pure OCR)",
+                  flush=True)
+    report["pages_per_packet"] = pages
     report["load_after"] = os.getloadavg()
     return report
 
 
+def _forget_queue(queue: str) -> None:
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    for key in r.scan_iter(f"*{queue}*"):
+        r.delete(key)
+    r.close()
+
+
 def print_report(report: dict[str, Any]) -> None:
-    ocr = report["pure_ocr"]
     print()
+    pace = (f"uploads paced at {report['upload_mbps']} Mbit/s" if report.get("upload_mbps")
+            else "uploads unpaced (localhost)")
     print(f"packets            {report['packets']} timed, pages each "
           f"{report['pages_per_packet']} (cores {report['cores']}, load "
-          f"{report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f})")
-    print(f"pure OCR           median {ocr['median']:6.1f} s  p90 {ocr['p90']:6.1f} s  "
-          "(this process, 2 threads: the baseline)")
+          f"{report['load_before'][0]:.1f} -> {report['load_after'][0]:.1f}), {pace}")
     for mode in ("embedded", "celery"):
         if mode not in report:
             continue
-        r = report[mode]
-        print(f"{mode:<18} median {r['median']:6.1f} s  p90 {r['p90']:6.1f} s  "
-              f"= {r['median'] / ocr['median']:.2f}x pure OCR  (target: median <= 10 s)  "
-              f"{r['waits']}")
+        ocr = report[mode]["pure_ocr"]
+        print(f"{mode}: pure OCR  median {ocr['median']:6.1f} s  p90 {ocr['p90']:6.1f} s  "
+              "(this process, 2 threads, same packets, interleaved: the baseline)")
+        for label, r in report[mode].items():
+            if label == "pure_ocr":
+                continue
+            print(f"  {label:<8} wait  median {r['median']:6.1f} s  p90 {r['p90']:6.1f} s  "
+                  f"= {r['ratio']:.2f}x pure OCR (per packet {r['ratio_per_packet_median']:.2f}x)"
+                  f"  (target: median <= 10 s)  {r['waits']}; pages read when the "
+                  f"upload was answered {r.get('read_at_answer')}")
