@@ -200,12 +200,15 @@ async def receive_into(request: Request, add: Callable[[Upload], None], *, max_p
             assert check is not None
             check(dict(sink.fields))
             checked = True
-        for part in finished:
-            try:
+        try:
+            for part in finished:
                 await anyio.to_thread.run_sync(add, _upload(part))
-            finally:
                 assert part.spool is not None
-                part.spool.close()
+                part.spool.close()  # stored: its temporary file goes at once
+        finally:
+            for part in finished:  # those after a file `add` refused
+                if part.spool is not None:
+                    part.spool.close()
 
     try:
         pending = bytearray()
