@@ -185,7 +185,8 @@ class BatchIntake:
     def _batch(self, repo: CaseRepository) -> Batch | None:
         if self.batch_id is not None:
             batch = repo.get_batch(self.batch_id)
-            assert batch is not None, self.batch_id
+            if batch is None:  # superseded by a retry, or discarded as abandoned
+                raise IntakeError("batch.not_found", batch_id=self.batch_id)
             return batch
         batch, created = _create_batch(repo, self.case_id, self.idempotency_key,
                                        self.uploaded_by, status=RECEIVING)
@@ -208,7 +209,8 @@ class BatchIntake:
                 repo = CaseRepository(session)
                 repo.lock_case_of_batch(self.batch_id)
                 batch = repo.get_batch(self.batch_id)
-                assert batch is not None, self.batch_id
+                if batch is None or batch.status != RECEIVING:  # superseded by a retry
+                    raise IntakeError("batch.not_found", batch_id=self.batch_id)
                 batch.status = "received"
                 self.lifecycle.record_resubmission(repo, batch.case, batch.id)
             self.sealed = True
@@ -240,7 +242,8 @@ def _create_batch(repo: CaseRepository, case_id: str, idempotency_key: str | Non
     assert case is not None, case_id
     if idempotency_key:
         earlier = repo.find_batch_by_key(case.id, idempotency_key)
-        if earlier is not None:
+        if earlier is not None and not (earlier.status == RECEIVING and
+                                        _supersede(repo, earlier.id)):
             return earlier, False
         try:
             batch = repo.create_batch(case, idempotency_key, uploaded_by)
@@ -257,3 +260,13 @@ def _create_batch(repo: CaseRepository, case_id: str, idempotency_key: str | Non
         batch = repo.create_batch(case, None, uploaded_by)
     batch.status = status
     return batch, True
+
+
+def _supersede(repo: CaseRepository, batch_id: str) -> bool:
+    """A retry of an upload whose batch is still `receiving`: the client gave that attempt
+    up (its connection or its API process died mid-body, or it is still trickling in).
+    The retry's upload becomes the batch: the unfinished one is discarded in this
+    transaction (an attempt still sending finds its batch gone, `batch.not_found`). False
+    when it cannot be (a concurrent duplicate points at its file): it stays the batch."""
+    repo.lock_case_of_batch(batch_id)
+    return repo.discard_batch(batch_id)

@@ -228,3 +228,28 @@ def test_a_process_that_died_receiving_leaves_its_upload_discarded_at_the_next_s
     assert resume_unfinished(runtime, restarted) == []
     assert service.get_case(case.id).batch_ids == []
     assert restarted.submitted == []
+
+
+def test_a_retry_of_an_upload_still_receiving_supersedes_it(runtime: Runtime) -> None:
+    """The first attempt's API process died (or its client gave up) with half the body
+    sent: its batch is still receiving. The retry with the same key becomes the batch; the
+    first attempt, should it still be sending, finds its batch gone."""
+    runner = ThreadRunner(runtime, start=False)
+    service = IntakeService(runtime, runner)
+    case = service.create_case("company-establishment")
+    first = service.batch_intake(case.id, idempotency_key="window-1")
+    first.add(_pdf("申请书", 1))
+    retry = service.upload_batch(case.id, [_pdf("申请书", 1), _pdf("营业执照", 1)],
+                                 idempotency_key="window-1")
+    assert retry.id != first.batch_id
+    assert [f.outcome for f in retry.files] == ["accepted", "accepted"]
+    with pytest.raises(IntakeError) as gone:
+        first.add(_pdf("营业执照", 1))
+    assert gone.value.code == "batch.not_found"
+    first.discard()  # what its request does on the error: nothing left to remove
+    while runner.step():
+        pass
+    assert service.get_case(case.id).batch_ids == [retry.id]
+    assert service.batch_progress(retry.id).status == "completed"
+    again = service.upload_batch(case.id, [_pdf("申请书", 1)], idempotency_key="window-1")
+    assert again.id == retry.id  # sealed: every later retry gets it back
