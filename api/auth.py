@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from intake.access import Principal
 from intake.errors import IntakeError
 from intake.runtime import Runtime
-from storage.apikeys import find_key, is_active, note_use
+from storage.apikeys import check_key, is_active, note_use_of
 
 __all__ = ["Principal", "current_principal", "require"]
 
@@ -35,15 +36,14 @@ def principal_of(runtime: Runtime, presented: str) -> Principal:
     if len(presented) > MAX_KEY_LENGTH or not presented.isprintable():
         raise IntakeError("auth.invalid_key", headers=CHALLENGE)
     now = datetime.now(UTC)
-    with runtime.database.session() as session:
-        row = find_key(session, presented)
-        if row is None or row.revoked_at is not None:
+    with runtime.database.reading() as conn:
+        key = check_key(conn, presented)
+        if key is None or key.revoked_at is not None:
             raise IntakeError("auth.invalid_key", headers=CHALLENGE)
-        if not is_active(row, now):
+        if not is_active(key, now):
             raise IntakeError("auth.expired_key", headers=CHALLENGE)
-        note_use(row, now)
-        return Principal(row.id, row.name, row.role, tuple(row.scopes or ()),
-                         row.center_id, tuple(row.purposes or ()))
+        note_use_of(conn, key, now)
+    return Principal(key.id, key.name, key.role, key.scopes, key.center_id, key.purposes)
 
 
 MAX_KEY_LENGTH = 200
@@ -57,16 +57,20 @@ def principal_for_key(runtime: Runtime, presented: str | None) -> Principal:
     return principal_of(runtime, presented)
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # Coroutines, this and `require`'s check: FastAPI runs a plain function dependency in
+    # its thread pool, a hand-off per dependency per request for what is mostly a lookup
+    # in `request.state`.
     checked = getattr(request.state, "principal", None)
     if isinstance(checked, Principal):
         return checked  # checked by the request guard, before the body was read
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise IntakeError("auth.missing_key", headers=CHALLENGE)
-    principal = principal_of(_runtime(request), credentials.credentials)
+    principal = await anyio.to_thread.run_sync(principal_of, _runtime(request),
+                                               credentials.credentials)
     request.state.principal = principal  # for the rate limiter and access logs
     return principal
 
@@ -74,7 +78,7 @@ def current_principal(
 def require(*roles: str) -> Any:
     """A dependency admitting only keys of the given roles."""
 
-    def dependency(
+    async def dependency(
         principal: Annotated[Principal, Depends(current_principal)],
     ) -> Principal:
         if principal.role not in roles:

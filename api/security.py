@@ -4,8 +4,10 @@ expensive and guessable routes (`intake.ratelimit` does the counting)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -90,13 +92,24 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _check(limits: RateLimits, route_class: str, key_id: int | None,
+                 address: str) -> None:
+    # Buckets in this process take microseconds: checked on the event loop rather than
+    # handed to the thread pool; Redis is a round trip, made from a worker thread.
+    if isinstance(limits.limiter, MemoryLimiter):
+        limits.check(route_class, key_id=key_id, address=address)
+    else:
+        await anyio.to_thread.run_sync(
+            functools.partial(limits.check, route_class, key_id=key_id, address=address))
+
+
 def rate_limited(route_class: str) -> Any:
     """A dependency taking a token for the calling key and its address (authenticates)."""
 
-    def dependency(request: Request,
-                   principal: Annotated[Principal, Depends(current_principal)]) -> None:
-        limits: RateLimits = request.app.state.rate_limits
-        limits.check(route_class, key_id=principal.key_id, address=_address(request))
+    async def dependency(request: Request,
+                         principal: Annotated[Principal, Depends(current_principal)]) -> None:
+        await _check(request.app.state.rate_limits, route_class, principal.key_id,
+                     _address(request))
 
     return Depends(dependency)
 
@@ -104,8 +117,7 @@ def rate_limited(route_class: str) -> Any:
 def address_rate_limited(route_class: str) -> Any:
     """The same for a route without a key (the applicant's progress query)."""
 
-    def dependency(request: Request) -> None:
-        limits: RateLimits = request.app.state.rate_limits
-        limits.check(route_class, key_id=None, address=_address(request))
+    async def dependency(request: Request) -> None:
+        await _check(request.app.state.rate_limits, route_class, None, _address(request))
 
     return Depends(dependency)

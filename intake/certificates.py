@@ -37,10 +37,10 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import Connection, Row
+from sqlalchemy.orm import Session
 
 from intake.access import (
     ADMIN,
@@ -67,7 +67,14 @@ from ocr.pdfium_lock import PDFIUM
 from rules.catalog import Catalog
 from storage.audit import SERVICE, Actor, AuditLog
 from storage.cases import CaseRepository
-from storage.certificates import CertificateRegistry, NewCertificate, status_on
+from storage.certificates import (
+    CertificateRegistry,
+    NewCertificate,
+    case_binding,
+    case_bindings,
+    lookup,
+    status_on,
+)
 from storage.models import AuditEntry, Case, Certificate, Page
 from storage.objects import sha256_hex
 from storage.s3 import Presigner
@@ -83,8 +90,6 @@ PURPOSE_LENGTH, CASE_REF_LENGTH, HOLDER_LENGTH = 500, 200, 64
 """How far back `expire_due` may be run (a missed nightly sweep); never ahead of today."""
 # Fields that would rebuild a masked number: a masked certificate drops them entirely.
 REBUILDING_FIELDS = ("birth_date", "address")
-_CASE_BINDING = (Case.id, Case.number, Case.center_id, Case.item_code, Case.reviewer_key_id)
-"""The columns binding a query to a case and `may_open` read (never the report)."""
 USE_ACTIONS = ("certificate.search", "certificate.read", "certificate.file",
                "certificate.reuse", "certificate.lookup")
 
@@ -168,7 +173,7 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def view_of(row: Certificate, as_of: date, *, masker: Masker | None = None,
+def view_of(row: Certificate | Row[Any], as_of: date, *, masker: Masker | None = None,
             source_visible: bool = True) -> CertificateView:
     """The certificate as the masker's role may see it (None: in full); the source case
     only when the caller may open it."""
@@ -248,9 +253,20 @@ def scan_key(sha256: str) -> str:
     return f"derived/certificates/{sha256[:2]}/{sha256[2:4]}/{sha256}.pdf"
 
 
+@dataclass(frozen=True)
+class _Binding:
+    """The case a query is bound to: what the answer and its audit entry need of it, and,
+    for staff, the parties they may ask about (None: not checked for this caller)."""
+
+    id: str
+    item_code: str
+    parties: frozenset[str] | None
+
+
 class CertificateService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._maskers: dict[str, Masker] = {}
 
     # verification --------------------------------------------------------------------
     def verify_document(self, case_id: str, document_id: str, principal: Principal, *,
@@ -409,13 +425,18 @@ class CertificateService:
 
     # queries -------------------------------------------------------------------------
     def _masker(self, principal: Principal) -> Masker:
-        return Masker(principal.role, self.runtime.catalog)
+        # One per role: a masker reads the catalog's field kinds once, and it is immutable.
+        masker = self._maskers.get(principal.role)
+        if masker is None:
+            masker = self._maskers[principal.role] = Masker(principal.role,
+                                                            self.runtime.catalog)
+        return masker
 
     def _refuse(self, principal: Principal, action: str, *, code: str, status: str,
                 fields: Mapping[str, Any] | None = None, **audit: Any) -> NoReturn:
-        with self.runtime.database.session() as session:
-            AuditLog(session).append(principal.actor, action, result=status,
-                                     detail={"code": code}, **audit)
+        # Durable before the refusal is answered, like an answer (group commit).
+        self.runtime.audit_writer.append(principal.actor, action, result=status,
+                                         detail={"code": code}, **audit)
         raise IntakeError(code, **(fields or {}))
 
     def _check_purpose(self, principal: Principal, action: str, purpose: str | None,
@@ -444,43 +465,44 @@ class CertificateService:
                          purpose=purpose, case_ref=case_ref, **audit)
         return purpose, case_ref
 
-    def _bound_case(self, session: Session, principal: Principal, action: str,
-                    case_ref: str, purpose: str, **audit: Any) -> Case | None:
+    def _bound_case(self, conn: Connection, principal: Principal, action: str,
+                    case_ref: str, purpose: str, **audit: Any) -> _Binding | None:
         """The case a query is bound to: for staff, system keys and a center's admins, a
         case the key may reach (staff and admins: may open; system: of its center); a
         global admin's reference is free text. Refusals are audited and raise."""
         if principal.role == ADMIN and principal.is_global:
             return None
-        if principal.role == SYSTEM:
-            # Only what binding needs (not the report, which can be large): a system key
-            # is never checked against the case's parties.
-            case = session.scalar(select(Case).options(load_only(*_CASE_BINDING)).where(
-                or_(Case.number == case_ref, Case.id == case_ref)))
-            if case is not None and principal.center_id is not None \
-                    and case.center_id != principal.center_id:
-                case = None
+        binding: _Binding | None = None
+        if principal.role in STAFF_ROLES:
+            # Staff are checked against the case's parties, read from its report.
+            with Session(bind=conn) as session:
+                case = case_by_number(session, principal, case_ref)
+                if case is not None:
+                    binding = _Binding(case.id, case.item_code,
+                                       frozenset(case_parties(case, self.runtime.catalog)))
         else:
-            case = case_by_number(session, principal, case_ref)
-        if case is None:
-            AuditLog(session).append(principal.actor, action, result="denied",
-                                     purpose=purpose, case_ref=case_ref,
-                                     detail={"code": "certificate.case_ref_invalid"}, **audit)
-            session.commit()
-            raise IntakeError("certificate.case_ref_invalid", case_ref=case_ref)
-        return case
+            # Only what binding needs (never the report, which can be large): a system
+            # key or a center's admin is never checked against the case's parties; both
+            # reach the cases of their own center.
+            row = case_binding(conn, case_ref)
+            if row is not None and (principal.center_id is None
+                                    or row.center_id == principal.center_id):
+                binding = _Binding(row.id, row.item_code, None)
+        if binding is None:
+            self._refuse(principal, action, code="certificate.case_ref_invalid",
+                         status="denied", fields={"case_ref": case_ref}, purpose=purpose,
+                         case_ref=case_ref, **audit)
+        return binding
 
-    def _check_party(self, session: Session, principal: Principal, action: str,
-                     case: Case | None, holder: str, purpose: str, case_ref: str,
-                     **audit: Any) -> None:
+    def _check_party(self, principal: Principal, action: str, case: _Binding | None,
+                     holder: str, purpose: str, case_ref: str, **audit: Any) -> None:
         """Staff may ask only about the parties to the case they name."""
-        if case is None or principal.role not in STAFF_ROLES:
+        if case is None or case.parties is None or principal.role not in STAFF_ROLES:
             return
-        if holder not in case_parties(case, self.runtime.catalog):
-            AuditLog(session).append(principal.actor, action, result="denied",
-                                     holder_id=holder, purpose=purpose, case_ref=case_ref,
-                                     detail={"code": "certificate.not_a_party"}, **audit)
-            session.commit()
-            raise IntakeError("certificate.not_a_party", case_ref=case_ref)
+        if holder not in case.parties:
+            self._refuse(principal, action, code="certificate.not_a_party", status="denied",
+                         fields={"case_ref": case_ref}, holder_id=holder, purpose=purpose,
+                         case_ref=case_ref, **audit)
 
     @staticmethod
     def allowed_types(actor: Actor | Principal, catalog: Catalog) -> set[str]:
@@ -491,12 +513,16 @@ class CertificateService:
             return cert_types & set(actor.scopes)
         return set() if actor.role == SYSTEM else cert_types
 
-    def _source_visible(self, session: Session, principal: Principal, row: Certificate
-                        ) -> bool:
-        if row.source_case_id is None:
-            return True
-        source = session.get(Case, row.source_case_id, options=[load_only(*_CASE_BINDING)])
-        return source is not None and may_open(principal, source)
+    @staticmethod
+    def _visible_sources(conn: Connection, principal: Principal,
+                         rows: Iterable[Certificate | Row[Any]]) -> set[str]:
+        """The source cases among these certificates' that the principal may open."""
+        ids = {r.source_case_id for r in rows if r.source_case_id is not None}
+        if not ids or principal.role == SYSTEM:  # system keys open no case (intake.access)
+            return set()
+        # `may_open` reads only the binding columns these rows carry.
+        return {case_id for case_id, case in case_bindings(conn, ids).items()
+                if may_open(principal, cast(Case, case))}
 
     def search(self, principal: Principal, *, holder_id: str | None, types: Sequence[str],
                purpose: str | None, case_ref: str | None, as_of: date | None = None
@@ -524,16 +550,17 @@ class CertificateService:
                          target=",".join(sorted(types)))
         day = as_of or self.runtime.clock.today()
         masker = self._masker(principal)
-        with self.runtime.database.session() as session:
-            case = self._bound_case(session, principal, action, case_ref, purpose,
+        # One connection for the case and the certificates, in autocommit: reads only.
+        with self.runtime.database.reading() as conn:
+            case = self._bound_case(conn, principal, action, case_ref, purpose,
                                     holder_id=holder)
             purpose = purpose or self._case_purpose(case)
-            self._check_party(session, principal, action, case, holder or "", purpose,
-                              case_ref)
-            rows = CertificateRegistry(session).search([holder or ""], asked)
-            views = [view_of(r, day, masker=masker,
-                             source_visible=self._source_visible(session, principal, r))
-                     for r in rows]
+            self._check_party(principal, action, case, holder, purpose, case_ref)
+            rows = lookup(conn, holder, asked)
+            sources = self._visible_sources(conn, principal, rows)
+        views = [view_of(r, day, masker=masker,
+                         source_visible=r.source_case_id is None
+                         or r.source_case_id in sources) for r in rows]
         # Answered only once the entry is durable; concurrent queries share the flush.
         self.runtime.audit_writer.append(
             principal.actor, action, result="ok", target=",".join(sorted(asked)) or None,
@@ -541,7 +568,7 @@ class CertificateService:
             detail={"count": len(rows), "certificates": [r.id for r in rows][:50]})
         return views
 
-    def _case_purpose(self, case: Case | None) -> str:
+    def _case_purpose(self, case: _Binding | None) -> str:
         return self.runtime.catalog.item(case.item_code).name if case is not None else ""
 
     def _visible(self, session: Session, principal: Principal, action: str, cert_id: str,
@@ -552,14 +579,14 @@ class CertificateService:
                 principal, self.runtime.catalog):
             # Out of scope looks exactly like absent: a key learns nothing about types it
             # may not see. The audit log records the truth.
-            AuditLog(session).append(
+            self.runtime.audit_writer.append(
                 principal.actor, action, result="not_found" if row is None else "denied",
                 target=cert_id, holder_id=row.holder_id if row else None, purpose=purpose,
                 case_ref=case_ref)
-            session.commit()
             raise IntakeError("certificate.not_found", cert_id=bounded(cert_id, 80))
-        case = self._bound_case(session, principal, action, case_ref, purpose, target=cert_id)
-        self._check_party(session, principal, action, case, row.holder_id,
+        conn = session.connection()
+        case = self._bound_case(conn, principal, action, case_ref, purpose, target=cert_id)
+        self._check_party(principal, action, case, row.holder_id,
                           purpose or self._case_purpose(case), case_ref, target=cert_id)
         return row
 
@@ -576,6 +603,11 @@ class CertificateService:
         self.runtime.audit_writer.append(principal.actor, action, result="ok", target=cert_id,
                                          holder_id=holder, purpose=purpose, case_ref=case_ref)
         return view
+
+    def _source_visible(self, session: Session, principal: Principal, row: Certificate
+                        ) -> bool:
+        return row.source_case_id is None or row.source_case_id in self._visible_sources(
+            session.connection(), principal, [row])
 
     def scan(self, principal: Principal, cert_id: str, *, purpose: str | None,
              case_ref: str | None) -> ScanAccess:

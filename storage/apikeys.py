@@ -13,12 +13,14 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import DEFAULT_CENTER_ID, ApiKey, ServiceCenter
+from storage.models import DEFAULT_CENTER_ID, ApiKey, ServiceCenter, UtcDateTime
 
 ROLES = ("clerk", "reviewer", "approver", "admin", "system")
 KEY_PREFIX = "dik"
@@ -83,7 +85,57 @@ def find_key(session: Session, presented: str) -> ApiKey | None:
     return None
 
 
-def is_active(row: ApiKey, now: datetime) -> bool:
+@dataclass(frozen=True)
+class KeyCheck:
+    """What a request needs of the key it presented (read without the ORM: every request
+    does this once)."""
+
+    id: int
+    name: str
+    role: str
+    scopes: tuple[str, ...]
+    center_id: int | None
+    purposes: tuple[str, ...]
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+_KEYS_BY_PREFIX = select(
+    ApiKey.key_hash, ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.scopes, ApiKey.center_id,
+    ApiKey.purposes, ApiKey.revoked_at, ApiKey.expires_at, ApiKey.last_used_at,
+).where(ApiKey.prefix == bindparam("prefix"))
+_NOTE_USE = (update(ApiKey)
+             .where(ApiKey.id == bindparam("key_id"),
+                    (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= bindparam("due")))
+             .values(last_used_at=bindparam("now", type_=UtcDateTime())))
+
+
+def check_key(conn: Connection, presented: str) -> KeyCheck | None:
+    """`find_key` on a plain connection: the key matching `presented`, whatever its
+    state, or None."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    digest = _digest(presented)
+    for row in conn.execute(_KEYS_BY_PREFIX, {"prefix": parts[1]}):
+        if hmac.compare_digest(row.key_hash, digest):
+            return KeyCheck(row.id, row.name, row.role, tuple(row.scopes or ()),
+                            row.center_id, tuple(row.purposes or ()), row.revoked_at,
+                            row.expires_at, row.last_used_at)
+    return None
+
+
+def note_use_of(conn: Connection, key: KeyCheck, now: datetime) -> None:
+    """`note_use` for a `check_key` result: one UPDATE, only when the last one is older
+    than `LAST_USED_RESOLUTION` (and still is in the database)."""
+    if key.last_used_at is None or now - _aware(key.last_used_at) >= LAST_USED_RESOLUTION:
+        params: dict[str, Any] = {"key_id": key.id, "now": now,
+                                  "due": now - LAST_USED_RESOLUTION}
+        conn.execute(_NOTE_USE, params)
+
+
+def is_active(row: ApiKey | KeyCheck, now: datetime) -> bool:
     return row.revoked_at is None and (row.expires_at is None
                                        or _aware(row.expires_at) > now)
 

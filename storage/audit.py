@@ -17,7 +17,8 @@ owner password, so the log also proves itself:
 * **Group commit.** A certificate query must not answer before its audit entry is durable,
   but one disk flush per query caps throughput under concurrency. `AuditWriter` collects
   the entries of concurrent requests, appends them in one transaction and one flush, and
-  then releases every waiting request (`AuditWriter.append` blocks until then).
+  then releases every waiting request (`AuditWriter.append` blocks until then); the
+  requests' own threads take turns writing the batches.
 
 Signed checkpoints of the chain's head, kept outside the database, catch a cut-off tail:
 see `intake.audit`.
@@ -30,14 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Connection, event, func, insert, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from storage.models import AuditEntry
@@ -81,17 +81,27 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
-    """SHA-256 over the canonical encoding of an entry: every field, in a fixed order, as
-    compact UTF-8 JSON with sorted object keys, plus the previous entry's hash."""
+def _canonical_digest(values: Mapping[str, Any], prev_hash: str) -> str:
     fields = [
-        CHAIN_FORMAT, entry.seq, prev_hash, _utc(entry.at).isoformat(timespec="microseconds"),
-        entry.key_id, entry.actor, entry.role, entry.action, entry.target, entry.holder_id,
-        entry.purpose, entry.case_ref, entry.result, entry.detail,
+        CHAIN_FORMAT, values["seq"], prev_hash,
+        _utc(values["at"]).isoformat(timespec="microseconds"), values["key_id"],
+        values["actor"], values["role"], values["action"], values["target"],
+        values["holder_id"], values["purpose"], values["case_ref"], values["result"],
+        values["detail"],
     ]
     encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                          default=str)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+_DIGESTED = ("seq", "at", "key_id", "actor", "role", "action", "target", "holder_id",
+             "purpose", "case_ref", "result", "detail")
+
+
+def entry_digest(entry: AuditEntry, prev_hash: str) -> str:
+    """SHA-256 over the canonical encoding of an entry: every field, in a fixed order, as
+    compact UTF-8 JSON with sorted object keys, plus the previous entry's hash."""
+    return _canonical_digest({name: getattr(entry, name) for name in _DIGESTED}, prev_hash)
 
 
 # -- the chain lock -------------------------------------------------------------------------
@@ -115,36 +125,76 @@ def _take_chain_lock(session: Session) -> None:
     if not session.info.get("audit_chain_listener"):
         event.listen(session, "after_transaction_end", _release_at_end)
         session.info["audit_chain_listener"] = True
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+    _lock_chain(session.connection())
+    session.info["audit_chain_lock"] = True
+
+
+def _lock_chain(conn: Connection) -> None:
+    """Take the chain lock for the rest of `conn`'s transaction (see `_take_chain_lock`)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
     else:
         # Deletes no row (the append-only triggers fire per row): it only makes this
         # transaction SQLite's writer, waiting (busy_timeout) for the one before it, so
         # the head read next is the newest.
-        session.execute(text("DELETE FROM audit_log WHERE 0"))
-    session.info["audit_chain_lock"] = True
+        conn.execute(text("DELETE FROM audit_log WHERE 0"))
 
 
-def _head(session: Session) -> tuple[int, str]:
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+_HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
+def _head(conn: Session | Connection) -> tuple[int, str]:
+    row = conn.execute(_HEAD).first()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
-def _entry(seq: int, prev_hash: str, actor: Actor, action: str, *, result: str,
-           target: str | None = None, holder_id: str | None = None,
-           purpose: str | None = None, case_ref: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEntry:
-    entry = AuditEntry(
-        seq=seq, prev_hash=prev_hash,
-        at=datetime.now(UTC),
-        key_id=actor.key_id, actor=actor.name[:200],
-        role=actor.role, action=action[:50], target=_fit(target, 200),
-        holder_id=_fit(holder_id, 64), purpose=_fit(purpose, 500),
-        case_ref=_fit(case_ref, 200), result=result, detail=detail)
-    entry.entry_hash = entry_digest(entry, prev_hash)
-    return entry
+def _values(seq: int, prev_hash: str, actor: Actor, action: str, *, result: str,
+            target: str | None = None, holder_id: str | None = None,
+            purpose: str | None = None, case_ref: str | None = None,
+            detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An entry's columns, its hash included."""
+    values: dict[str, Any] = {
+        "seq": seq, "prev_hash": prev_hash, "at": datetime.now(UTC),
+        "key_id": actor.key_id, "actor": actor.name[:200], "role": actor.role,
+        "action": action[:50], "target": _fit(target, 200), "holder_id": _fit(holder_id, 64),
+        "purpose": _fit(purpose, 500), "case_ref": _fit(case_ref, 200), "result": result,
+        "detail": detail}
+    values["entry_hash"] = _canonical_digest(values, prev_hash)
+    return values
+
+
+def _entry(seq: int, prev_hash: str, actor: Actor, action: str, **fields: Any) -> AuditEntry:
+    return AuditEntry(**_values(seq, prev_hash, actor, action, **fields))
+
+
+def _check_results(entries: Sequence[tuple[Actor, str, Mapping[str, Any]]]) -> None:
+    for _, _, fields in entries:
+        if fields.get("result") not in RESULTS:
+            raise ValueError(f"unknown audit result {fields.get('result')!r}")
+
+
+def append_rows(conn: Connection, entries: Sequence[tuple[Actor, str, Mapping[str, Any]]]
+                ) -> list[int]:
+    """`AuditLog.append_many` on a plain connection, inside its transaction, without the
+    ORM (the group commit's path: no objects, one INSERT); returns the entries' `seq`."""
+    _check_results(entries)
+    if not entries:
+        return []
+    _lock_chain(conn)
+    seq, prev_hash = _head(conn)
+    rows = []
+    for actor, action, fields in entries:
+        seq += 1
+        values = _values(seq, prev_hash, actor, action, **fields)
+        prev_hash = values["entry_hash"]
+        rows.append(values)
+    # One row as a plain INSERT: psycopg sends several in pipeline mode, which costs more
+    # than it saves for one.
+    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    return [row["seq"] for row in rows]
+
+
+_INSERT = insert(AuditEntry)
 
 
 class AuditLog:
@@ -165,9 +215,7 @@ class AuditLog:
         arguments of `append`: the chain lock taken and the head read once, and the rows
         written in one INSERT (the group commit's batch costs a few round trips, not a few
         per entry). Nothing is written when any entry is invalid."""
-        for _, _, fields in entries:
-            if fields.get("result") not in RESULTS:
-                raise ValueError(f"unknown audit result {fields.get('result')!r}")
+        _check_results(entries)
         if not entries:
             return []
         _take_chain_lock(self.session)
@@ -282,7 +330,9 @@ class _Pending:
     actor: Actor
     action: str
     fields: dict[str, Any]
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False  # this caller writes the next batch
+    written: bool = False  # the batch holding this entry has ended (committed or failed)
     seq: int | None = None
     error: BaseException | None = None
 
@@ -290,18 +340,22 @@ class _Pending:
 class AuditWriter:
     """Durable audit appends shared between concurrent requests (group commit).
 
-    `append` queues an entry and blocks until the transaction holding it has committed;
-    a single writer thread takes whatever entries are waiting (up to `max_batch`),
-    appends them in one transaction and one flush to disk, and wakes their callers. Under
-    load many entries share a flush; alone, an entry waits for exactly one. Nothing is
+    `append` blocks until the transaction holding its entry has committed. The callers
+    themselves write (leader and followers, no writer thread to hand entries to and wake):
+    a caller arriving while no batch is being written writes one at once, with whatever
+    entries are waiting (up to `max_batch`); a caller arriving during a write waits, and
+    when that batch has committed the first waiting caller is woken to write the next one,
+    holding every entry that arrived meanwhile. Under load many entries share one
+    transaction and one flush to disk; alone, an entry waits for exactly one. Nothing is
     acknowledged before it is durable, so no entry is lost by answering early."""
 
     def __init__(self, database: Database, *, max_batch: int = 500) -> None:
         self.database = database
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._waiting: list[_Pending] = []
+        self._writing = False  # a caller is writing a batch; the next waits its turn
+        self._idle = threading.Condition(self._lock)
         self._closed = False
 
     def append(self, actor: Actor, action: str, **fields: Any) -> int:
@@ -310,57 +364,58 @@ class AuditWriter:
             raise ValueError(f"unknown audit result {fields.get('result')!r}")
         if self._closed:
             raise RuntimeError("the audit writer is closed")
-        self._ensure_thread()
         pending = _Pending(actor, action, fields)
-        self._queue.put(pending)
-        pending.done.wait()
+        with self._lock:
+            self._waiting.append(pending)
+            if not self._writing:
+                self._writing = pending.lead = True
+        while True:
+            if pending.lead:
+                pending.lead = False
+                self._write_next()
+            if pending.written:
+                break
+            pending.wake.wait()
+            pending.wake.clear()
         if pending.error is not None:
             raise pending.error
         assert pending.seq is not None
         return pending.seq
 
-    def _ensure_thread(self) -> None:
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="docintake-audit",
-                                                daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
+    def _write_next(self) -> None:
+        """Write the waiting entries as one batch, then hand the turn on (or end it)."""
+        with self._lock:
+            batch = self._waiting[:self.max_batch]
+            del self._waiting[:len(batch)]
+        try:
             self._write(batch)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.lead = True
+                    following.wake.set()
+                else:
+                    self._writing = False
+                    self._idle.notify_all()
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            with self.database.session() as session:
-                written = AuditLog(session).append_many(
-                    [(p.actor, p.action, p.fields) for p in batch])
-                seqs = [entry.seq for entry in written]
+            with self.database.engine.begin() as conn:
+                seqs = append_rows(conn, [(p.actor, p.action, p.fields) for p in batch])
         except BaseException as exc:  # every caller learns its entry was not written
             for pending in batch:
                 pending.error = exc
-                pending.done.set()
+                pending.written = True
+                pending.wake.set()
             return
         for pending, seq in zip(batch, seqs, strict=True):
             pending.seq = seq
-            pending.done.set()
+            pending.written = True
+            pending.wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
+        """Refuse new entries and wait (at most `timeout`) for those in flight."""
         self._closed = True
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout)
+        with self._lock:
+            self._idle.wait_for(lambda: not self._writing, timeout)

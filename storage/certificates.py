@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Certificate
+from storage.models import Case, Certificate
 
 STATUSES = ("valid", "expired", "revoked")
 
@@ -47,7 +47,56 @@ class NewCertificate:
     verified_by_key: int | None = None
 
 
-def status_on(cert: Certificate, day: date) -> str:
+_SHOWN = (Certificate.id, Certificate.material_type, Certificate.type_name,
+          Certificate.number, Certificate.holder_name, Certificate.holder_id,
+          Certificate.holder_id_type, Certificate.issuer, Certificate.issue_date,
+          Certificate.valid_from, Certificate.valid_until, Certificate.status,
+          Certificate.fields, Certificate.source_case_id, Certificate.source_pages,
+          Certificate.scan_key, Certificate.verification, Certificate.verified_by,
+          Certificate.verified_at, Certificate.revoked_at, Certificate.revoke_reason)
+"""The columns a query answers with (named as the model's attributes)."""
+_BY_HOLDER = (select(*_SHOWN)
+              .where(Certificate.holder_id == bindparam("holder"),
+                     Certificate.material_type.in_(bindparam("types", expanding=True)))
+              .order_by(Certificate.valid_until.desc().nulls_first(),
+                        Certificate.verified_at.desc())
+              .limit(bindparam("limit")))
+_BINDING = (Case.id, Case.number, Case.center_id, Case.item_code, Case.reviewer_key_id)
+_CASE_BY_REF = select(*_BINDING).where(or_(Case.number == bindparam("ref"),
+                                            Case.id == bindparam("ref")))
+_CASES_BY_ID = select(*_BINDING).where(Case.id.in_(bindparam("ids", expanding=True)))
+
+
+def lookup(conn: Connection, holder_id: str, types: Collection[str], *, limit: int = 200
+           ) -> Sequence[Row[Any]]:
+    """`CertificateRegistry.search` for one holder as rows of the columns a query shows
+    (no ORM objects: this is the hot path of other systems' queries). A prepared statement
+    on the (holder_id, material_type) index."""
+    if not types:
+        return []
+    return conn.execute(_BY_HOLDER, {"holder": holder_id, "types": sorted(types),
+                                     "limit": limit}).all()
+
+
+CaseBinding = Row[str, str, int, str, int | None]
+"""A case as `case_binding` reads it: id, number, center_id, item_code, reviewer_key_id."""
+
+
+def case_binding(conn: Connection, ref: str) -> CaseBinding | None:
+    """The case a query names by number or id: only the columns binding a query to it and
+    deciding who may open it (id, number, center_id, item_code, reviewer_key_id), never
+    its report (which can be large)."""
+    return conn.execute(_CASE_BY_REF, {"ref": ref}).first()
+
+
+def case_bindings(conn: Connection, ids: Collection[str]) -> dict[str, CaseBinding]:
+    """`case_binding` for several case ids at once (certificates' source cases)."""
+    if not ids:
+        return {}
+    return {row.id: row for row in conn.execute(_CASES_BY_ID, {"ids": sorted(ids)})}
+
+
+def status_on(cert: Certificate | Row[Any], day: date) -> str:
     """The certificate's status on `day`: revoked wins, then expiry by date."""
     if cert.status == "revoked":
         return "revoked"

@@ -7,6 +7,8 @@ the current schema by the same Alembic migrations (`migrate`).
 from __future__ import annotations
 
 import secrets
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +18,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+IDLE_PING_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle for longer than this is pinged (a round trip)
+before it is handed out; a busier one only gets the check that costs none (see
+`_checked_out`)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,6 +38,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _server_closed(dbapi_connection: Any) -> bool:
+    """Whether the server has ended an idle connection, found without a round trip: a
+    restarted or terminating server sends its FATAL message and closes the socket, so an
+    idle connection with something to read (or none left to read from) is finished."""
+    if getattr(dbapi_connection, "closed", False):
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _pessimistic_checkout(engine: Engine) -> None:
+    """`pool_pre_ping` costs a round trip on every checkout, and a request checks out more
+    than once. Instead (the idea of PgBouncer's `server_check_delay`): every checkout looks
+    at the socket, which costs nothing and catches a restarted or terminated server; a
+    connection idle for more than `IDLE_PING_SECONDS` is also pinged, which catches one
+    that died silently (a dropped network path). A failed check discards the connection
+    and the pool hands out another (SQLAlchemy retries the checkout)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None:  # fresh from connect()
+            return
+        if _server_closed(dbapi_connection):
+            raise exc.DisconnectionError("the server closed the pooled connection")
+        if time.monotonic() - idle_since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as error:
+                raise exc.DisconnectionError("a pooled connection failed its ping") from error
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
@@ -42,7 +87,6 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs["pool_pre_ping"] = True
             # Kept connections, not overflow ones: a connection beyond `pool_size` is
             # opened for one checkout and closed after it (a new server process each
             # time). The API's worker threads each hold one at a time, the audit writer
@@ -53,6 +97,8 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            _pessimistic_checkout(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -67,6 +113,13 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection in autocommit mode for a few reads: no BEGIN before them and no
+        ROLLBACK after (each statement sees the data committed when it starts)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (safe to run on every start)."""
