@@ -68,8 +68,10 @@ from rules.catalog import Catalog
 from storage.audit import SERVICE, Actor, AuditLog
 from storage.cases import CaseRepository
 from storage.certificates import (
+    BoundCase,
     CertificateRegistry,
     NewCertificate,
+    bound_lookup,
     case_binding,
     case_bindings,
     lookup,
@@ -466,10 +468,12 @@ class CertificateService:
         return purpose, case_ref
 
     def _bound_case(self, conn: Connection, principal: Principal, action: str,
-                    case_ref: str, purpose: str, **audit: Any) -> _Binding | None:
+                    case_ref: str, purpose: str, *, found: BoundCase | None = None,
+                    **audit: Any) -> _Binding | None:
         """The case a query is bound to: for staff, system keys and a center's admins, a
         case the key may reach (staff and admins: may open; system: of its center); a
-        global admin's reference is free text. Refusals are audited and raise."""
+        global admin's reference is free text. `found`: the case `case_ref` names, when
+        the caller has read it already. Refusals are audited and raise."""
         if principal.role == ADMIN and principal.is_global:
             return None
         binding: _Binding | None = None
@@ -484,7 +488,7 @@ class CertificateService:
             # Only what binding needs (never the report, which can be large): a system
             # key or a center's admin is never checked against the case's parties; both
             # reach the cases of their own center.
-            row = case_binding(conn, case_ref)
+            row = found or case_binding(conn, case_ref)
             if row is not None and (principal.center_id is None
                                     or row.center_id == principal.center_id):
                 binding = _Binding(row.id, row.item_code, None)
@@ -552,11 +556,18 @@ class CertificateService:
         masker = self._masker(principal)
         # One connection for the case and the certificates, in autocommit: reads only.
         with self.runtime.database.reading() as conn:
-            case = self._bound_case(conn, principal, action, case_ref, purpose,
+            found, rows = None, None
+            if principal.role not in STAFF_ROLES and not principal.is_global:
+                # System keys and a center's admins are never checked against the case's
+                # parties: case and certificates in one statement, the certificates
+                # dropped unanswered if the case refuses.
+                found, rows = bound_lookup(conn, case_ref, holder, asked)
+            case = self._bound_case(conn, principal, action, case_ref, purpose, found=found,
                                     holder_id=holder)
             purpose = purpose or self._case_purpose(case)
             self._check_party(principal, action, case, holder, purpose, case_ref)
-            rows = lookup(conn, holder, asked)
+            if rows is None:
+                rows = lookup(conn, holder, asked)
             sources = self._visible_sources(conn, principal, rows)
         views = [view_of(r, day, masker=masker,
                          source_visible=r.source_case_id is None

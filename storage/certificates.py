@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Case, Certificate
 
@@ -62,9 +62,32 @@ _BY_HOLDER = (select(*_SHOWN)
                         Certificate.verified_at.desc())
               .limit(bindparam("limit")))
 _BINDING = (Case.id, Case.number, Case.center_id, Case.item_code, Case.reviewer_key_id)
-_CASE_BY_REF = select(*_BINDING).where(or_(Case.number == bindparam("ref"),
-                                            Case.id == bindparam("ref")))
+_CASE_ID_BY_REF = (select(Case.id).where(or_(Case.number == bindparam("ref"),
+                                             Case.id == bindparam("ref")))
+                   .limit(1).scalar_subquery())
+_CASE_BY_REF = select(*_BINDING).where(Case.id == _CASE_ID_BY_REF)
 _CASES_BY_ID = select(*_BINDING).where(Case.id.in_(bindparam("ids", expanding=True)))
+_BOUND = aliased(Case, name="bound")
+_BOUND_BY_HOLDER = (
+    select(*(getattr(_BOUND, c.key).label(f"case_{c.key}") for c in _BINDING), *_SHOWN)
+    .select_from(_BOUND)
+    .outerjoin(Certificate, and_(
+        Certificate.holder_id == bindparam("holder"),
+        Certificate.material_type.in_(bindparam("types", expanding=True))))
+    .where(_BOUND.id == _CASE_ID_BY_REF)
+    .order_by(Certificate.valid_until.desc().nulls_first(), Certificate.verified_at.desc())
+    .limit(bindparam("limit")))
+
+
+class BoundCase(NamedTuple):
+    """A case as a query binds to it: the columns naming it and deciding who may open it
+    (`intake.access.may_open` reads these), never its report (which can be large)."""
+
+    id: str
+    number: str
+    center_id: int
+    item_code: str
+    reviewer_key_id: int | None
 
 
 def lookup(conn: Connection, holder_id: str, types: Collection[str], *, limit: int = 200
@@ -78,22 +101,33 @@ def lookup(conn: Connection, holder_id: str, types: Collection[str], *, limit: i
                                      "limit": limit}).all()
 
 
-CaseBinding = Row[str, str, int, str, int | None]
-"""A case as `case_binding` reads it: id, number, center_id, item_code, reviewer_key_id."""
+def bound_lookup(conn: Connection, case_ref: str, holder_id: str, types: Collection[str],
+                 *, limit: int = 200) -> tuple[BoundCase | None, Sequence[Row[Any]]]:
+    """`case_binding` and `lookup` in one statement (one round trip): the case `case_ref`
+    names, if any, and the holder's certificates of these types (none without a case)."""
+    rows = conn.execute(_BOUND_BY_HOLDER, {"ref": case_ref, "holder": holder_id,
+                                           "types": sorted(types), "limit": limit}).all()
+    if not rows:
+        return None, []
+    first = rows[0]
+    case = BoundCase(first.case_id, first.case_number, first.case_center_id,
+                     first.case_item_code, first.case_reviewer_key_id)
+    certificates: Sequence[Row[Any]] = [row for row in rows if row.id is not None]  # type: ignore[misc]
+    return case, certificates
 
 
-def case_binding(conn: Connection, ref: str) -> CaseBinding | None:
-    """The case a query names by number or id: only the columns binding a query to it and
-    deciding who may open it (id, number, center_id, item_code, reviewer_key_id), never
-    its report (which can be large)."""
-    return conn.execute(_CASE_BY_REF, {"ref": ref}).first()
+def case_binding(conn: Connection, ref: str) -> BoundCase | None:
+    """The case a query names by its number or id."""
+    row = conn.execute(_CASE_BY_REF, {"ref": ref}).first()
+    return None if row is None else BoundCase(*row)
 
 
-def case_bindings(conn: Connection, ids: Collection[str]) -> dict[str, CaseBinding]:
+def case_bindings(conn: Connection, ids: Collection[str]) -> dict[str, BoundCase]:
     """`case_binding` for several case ids at once (certificates' source cases)."""
     if not ids:
         return {}
-    return {row.id: row for row in conn.execute(_CASES_BY_ID, {"ids": sorted(ids)})}
+    return {row.id: BoundCase(*row)
+            for row in conn.execute(_CASES_BY_ID, {"ids": sorted(ids)})}
 
 
 def status_on(cert: Certificate | Row[Any], day: date) -> str:
