@@ -3,15 +3,20 @@ case_ref, masking, scans (stream or presigned URL), revocation, and the audit lo
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from pydantic import TypeAdapter
+from sqlalchemy import event, func, select
 
+from api.schemas_certificates import CertificatePublic
+from storage.audit import verify_chain
 from storage.cases import CaseRepository
 from storage.certificates import CertificateRegistry, NewCertificate
+from storage.models import AuditEntry
 from tests.certificates.conftest import ApiFactory, CertApi
 from tests.certificates.packets import ITEM, packet, resident_id
 
@@ -130,6 +135,64 @@ def test_a_system_lookup_binds_its_case_without_loading_the_report(cert_api: Cer
     assert ok.status_code == 200 and [c["id"] for c in ok.json()] == [ids["card"]]
     case_reads = [s for s in statements if "FROM cases" in s]
     assert case_reads and not any("cases.report" in s for s in case_reads)
+
+
+def test_a_lookup_answers_exactly_what_the_public_schema_would(cert_api: CertApi) -> None:
+    holder = resident_id(34)
+    _seed(cert_api, holder)
+    with cert_api.runtime.database.session() as session:  # a licence of the same holder
+        CertificateRegistry(session).add(NewCertificate(
+            material_type="business_license", type_name="营业执照", number=CREDIT_CODE,
+            holder_name="王小明", holder_id=holder, holder_id_type="id_number",
+            verification="reviewer", verified_by="r", issuer="某某市市场监督管理局",
+            issue_date=date(2020, 3, 1), valid_from=date(2020, 3, 1),
+            valid_until=date(2040, 2, 29), source_pages=[2, 3],
+            fields={"credit_code": {"value": CREDIT_CODE, "confidence": 0.97, "page": 2,
+                                    "box": [1, 2, 3, 4]}}))
+    with cert_api.client("system_all") as system:
+        response = system.get("/certificates", params={"holder_id": holder, **PURPOSE})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    # Serialised from the views without building the models: the same bytes as the
+    # models' own serialisation, and every item valid against the schema.
+    schema = TypeAdapter(list[CertificatePublic])
+    answered = schema.validate_json(response.content)
+    assert [c.type for c in answered] == ["business_license", "id_card"]  # latest end first
+    assert schema.dump_json(answered) == response.content
+    assert answered[0].verified_at.tzinfo is not None and answered[0].source_pages == [2, 3]
+
+
+def test_each_lookup_answers_only_after_its_audit_entry_is_durable(
+        cert_api: CertApi) -> None:
+    holder = resident_id(35)
+    _seed(cert_api, holder)
+    database = cert_api.runtime.database
+    unseen: list[str] = []
+
+    def client(n: int) -> None:
+        with cert_api.client("system") as system:
+            for i in range(5):
+                purpose = f"{PURPOSE['purpose']}: request {n}.{i}"
+                response = system.get("/certificates", params={
+                    "holder_id": holder, "purpose": purpose, "case_ref": PURPOSE["case_ref"]})
+                assert response.status_code == 200
+                # The moment the answer arrives, any other connection sees the entry.
+                with database.reading() as conn:
+                    if not conn.scalar(select(func.count()).where(
+                            AuditEntry.action == "certificate.search",
+                            AuditEntry.purpose == purpose)):
+                        unseen.append(purpose)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert unseen == []
+    with database.session() as session:
+        state = verify_chain(session)
+    assert state.broken is None and state.count >= 30
 
 
 def test_roles_masking_revocation_and_audit_access(cert_api: CertApi) -> None:

@@ -237,6 +237,77 @@ def test_group_commit_reports_a_failed_write_to_its_caller(db: Database) -> None
     writer.close()
 
 
+def test_two_group_committing_processes_never_fork_the_chain(db: Database) -> None:
+    # Two writers on two engines (two API processes): their batches take turns at the
+    # chain lock, each entry follows the one before it whoever wrote it.
+    other = Database(db.url)
+    writers = [AuditWriter(db), AuditWriter(other)]
+    seqs: list[int] = []
+    start = threading.Barrier(16)
+
+    def request(n: int) -> None:
+        start.wait()
+        for i in range(3):
+            seqs.append(writers[n % 2].append(Actor(n, f"system {n}", "system"),
+                                              "certificate.search", result="ok",
+                                              detail={"request": n, "i": i}))
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for writer in writers:
+        writer.close()
+    other.dispose()
+    assert sorted(seqs) == list(range(1, 49))
+    state = _state(db)
+    assert (state.count, state.broken) == (48, None)
+
+
+def test_a_failed_batch_fails_its_callers_only_and_hands_the_turn_on(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.audit as audit
+
+    real = audit.append_rows
+    failing = threading.Event()
+    failing.set()
+    writing = threading.Event()
+    release = threading.Event()
+
+    def first_batch_fails(conn: object, entries: object) -> list[int]:
+        if failing.is_set():
+            failing.clear()
+            writing.set()
+            release.wait(10)  # the others queue behind this batch meanwhile
+            raise RuntimeError("the disk is full")
+        return real(conn, entries)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "append_rows", first_batch_fails)
+    writer = AuditWriter(db)
+    outcomes: dict[int, object] = {}
+
+    def request(n: int) -> None:
+        try:
+            outcomes[n] = writer.append(CLERK, "certificate.read", result="ok", target=str(n))
+        except RuntimeError as error:
+            outcomes[n] = error
+
+    first = threading.Thread(target=request, args=(0,))
+    first.start()
+    assert writing.wait(10)
+    queued = [threading.Thread(target=request, args=(n,)) for n in range(1, 5)]
+    for t in queued:
+        t.start()
+    release.set()
+    for t in [first, *queued]:
+        t.join(10)
+    writer.close()
+    assert isinstance(outcomes[0], RuntimeError)  # its batch failed: it is told
+    assert sorted(v for k, v in outcomes.items() if k) == [1, 2, 3, 4]  # the next turn wrote
+    assert _state(db).count == 4
+
+
 def test_the_migration_chains_entries_written_before_it(database_url: str) -> None:
     db = Database(database_url)
     with db.engine.begin() as conn:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from storage.apikeys import ApiKeyError, authenticate, create_api_key, revoke_api_key
+from storage.apikeys import (
+    ApiKeyError,
+    authenticate,
+    check_key,
+    create_api_key,
+    note_use_of,
+    revoke_api_key,
+)
 from storage.cases import CaseRepository
 from storage.db import Database
 from storage.models import Base
@@ -46,6 +54,63 @@ def test_api_keys_are_stored_hashed_and_checked(database_url: str) -> None:
     with db.session() as session, pytest.raises(ApiKeyError):
         create_api_key(session, role="superuser", name="x")
     db.dispose()
+
+
+def test_a_request_checks_its_key_on_a_plain_connection(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
+    with db.session() as session:
+        row, plaintext = create_api_key(session, role="system", name="tax bureau",
+                                        scopes=["id_card"], purposes=["纳税核验"])
+        key_id = row.id
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with db.reading() as conn:
+        key = check_key(conn, plaintext)
+        assert key is not None and (key.id, key.role, key.scopes, key.purposes) == (
+            key_id, "system", ("id_card",), ("纳税核验",))
+        assert check_key(conn, plaintext[:-1] + ("A" if plaintext[-1] != "A" else "B")) \
+            is None
+        assert check_key(conn, "not-a-key") is None
+        note_use_of(conn, key, start)
+
+    def last_used() -> datetime | None:
+        with db.reading() as conn:
+            key = check_key(conn, plaintext)
+            assert key is not None
+            return key.last_used_at
+
+    assert last_used() == start
+    with db.reading() as conn:  # within the resolution: not written again
+        note_use_of(conn, key, start + timedelta(seconds=30))
+    assert last_used() == start
+    with db.reading() as conn:  # a stale read of the key does not move it back either
+        note_use_of(conn, key, start + timedelta(seconds=90))
+        key = check_key(conn, plaintext)
+        assert key is not None
+        note_use_of(conn, key, start + timedelta(seconds=100))
+    assert last_used() == start + timedelta(seconds=90)
+    with db.session() as session:
+        revoke_api_key(session, key_id)
+    with db.reading() as conn:
+        key = check_key(conn, plaintext)
+        assert key is not None and key.revoked_at is not None
+    db.dispose()
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(
+        postgres_url: str) -> None:
+    db, admin = Database(postgres_url), Database(postgres_url)
+    with db.engine.connect() as conn:
+        first = conn.scalar(text("SELECT pg_backend_pid()"))
+    with db.engine.connect() as conn:  # the pool hands the same connection out again
+        assert conn.scalar(text("SELECT pg_backend_pid()")) == first
+    with admin.reading() as conn:  # a restart or an operator ends it meanwhile
+        conn.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first})
+    with db.engine.connect() as conn:  # no error: another connection is handed out
+        assert conn.scalar(text("SELECT 1")) == 1
+        assert conn.scalar(text("SELECT pg_backend_pid()")) != first
+    db.dispose()
+    admin.dispose()
 
 
 def test_same_file_is_stored_once_per_case(database_url: str) -> None:
