@@ -185,19 +185,21 @@ def _chained(seq: int, prev_hash: str,
     return rows
 
 
-def append_rows(conn: Connection, entries: Sequence[tuple[Actor, str, Mapping[str, Any]]]
-                ) -> list[int]:
-    """`AuditLog.append_many` on a plain connection, inside its transaction, without the
-    ORM (the group commit's path: no objects, one INSERT); returns the entries' `seq`."""
+def commit_entries(database: Database,
+                   entries: Sequence[tuple[Actor, str, Mapping[str, Any]]]) -> list[int]:
+    """`AuditLog.append_many` in a transaction of its own, committed: the group commit's
+    batch, without the ORM (no objects, one INSERT). Returns the entries' `seq` once
+    they are durable."""
     _check_results(entries)
     if not entries:
         return []
-    if conn.dialect.name == "postgresql":
-        rows = _append_postgresql(conn, entries)
+    if database.engine.dialect.name == "postgresql":
+        rows = _commit_postgresql(database, entries)
     else:
-        _lock_chain(conn)
-        rows = _chained(*_head(conn), entries)
-        conn.execute(_INSERT, rows)
+        with database.engine.begin() as conn:
+            _lock_chain(conn)
+            rows = _chained(*_head(conn), entries)
+            conn.execute(_INSERT, rows)
     return [row["seq"] for row in rows]
 
 
@@ -206,34 +208,38 @@ _COLUMNS = ("seq", "prev_hash", "entry_hash", "at", "key_id", "actor", "role", "
             "target", "holder_id", "purpose", "case_ref", "result", "detail")
 
 
-def _append_postgresql(conn: Connection,
+def _commit_postgresql(database: Database,
                        entries: Sequence[tuple[Actor, str, Mapping[str, Any]]]
                        ) -> list[dict[str, Any]]:
-    """The same statements (chain lock, head, one multi-row INSERT) on psycopg's own
-    cursor, the first two pipelined with the transaction's BEGIN: every certificate query
-    waits for this, and each round trip to the server and each statement through
-    SQLAlchemy's machinery showed in its latency. The lock is still taken before the head
-    is read (a pipeline runs its statements in order, each with its own snapshot)."""
+    """The same statements (chain lock, head, one multi-row INSERT, COMMIT) on psycopg's
+    own connection in pipeline mode: two round trips, BEGIN + lock + head, then INSERT +
+    COMMIT. Every certificate query waits for this, and each round trip and each statement
+    through SQLAlchemy's machinery showed in its latency. The lock is still taken before
+    the head is read: a pipeline runs its statements in order, each with its own snapshot.
+    """
     from psycopg.types.json import Json
 
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    cursor = dbapi.cursor()
-    try:
-        with dbapi.pipeline():
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
-            cursor.execute("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            head = cursor.fetchone()  # one round trip: BEGIN, the lock and the head
-        rows = _chained(*((0, GENESIS) if head is None else (int(head[0]), str(head[1]))),
-                        entries)
-        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-        cursor.execute(
-            f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES "
-            + ", ".join([one] * len(rows)),
-            [Json(row[c]) if c == "detail" and row[c] is not None else row[c]
-             for row in rows for c in _COLUMNS])
-    finally:
-        cursor.close()
+    with database.engine.connect() as conn:  # no SQLAlchemy transaction: psycopg's own
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        try:
+            with dbapi.pipeline():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_KEY,))
+                cursor.execute("SELECT seq, entry_hash FROM audit_log "
+                               "ORDER BY seq DESC LIMIT 1")
+                head = cursor.fetchone()  # the first round trip
+                rows = _chained(*((0, GENESIS) if head is None
+                                  else (int(head[0]), str(head[1]))), entries)
+                one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+                cursor.execute(
+                    f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES "
+                    + ", ".join([one] * len(rows)),
+                    [Json(row[c]) if c == "detail" and row[c] is not None else row[c]
+                     for row in rows for c in _COLUMNS])
+                dbapi.commit()  # the second: durable when it returns
+        finally:
+            cursor.close()  # after a failure the pool rolls the connection back
     return rows
 
 
@@ -441,8 +447,8 @@ class AuditWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            with self.database.engine.begin() as conn:
-                seqs = append_rows(conn, [(p.actor, p.action, p.fields) for p in batch])
+            seqs = commit_entries(self.database,
+                                  [(p.actor, p.action, p.fields) for p in batch])
         except BaseException as exc:  # every caller learns its entry was not written
             for pending in batch:
                 pending.error = exc

@@ -191,8 +191,14 @@ def test_group_commit_answers_only_durable_entries_and_shares_flushes(db: Databa
     writer.close()
     event.remove(db.engine, "commit", count)
     assert sorted(seqs) == list(range(1, 25)) and all(seen_by_others)
-    writer_commits = commits - len(seen_by_others)  # the readers' sessions commit too
-    assert writer_commits < 24  # at least two entries shared a flush
+    if db.engine.dialect.name == "postgresql":
+        # The writer commits on psycopg's connection: count the transactions that wrote.
+        with db.engine.connect() as conn:
+            writer_commits = conn.scalar(text("SELECT count(DISTINCT xmin::text) "
+                                              "FROM audit_log"))
+    else:
+        writer_commits = commits - len(seen_by_others)  # the readers' sessions commit too
+    assert 1 <= writer_commits < 24  # at least two entries shared a flush
     assert _state(db).broken is None
 
 
@@ -269,21 +275,21 @@ def test_a_failed_batch_fails_its_callers_only_and_hands_the_turn_on(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     import storage.audit as audit
 
-    real = audit.append_rows
+    real = audit.commit_entries
     failing = threading.Event()
     failing.set()
     writing = threading.Event()
     release = threading.Event()
 
-    def first_batch_fails(conn: object, entries: object) -> list[int]:
+    def first_batch_fails(database: object, entries: object) -> list[int]:
         if failing.is_set():
             failing.clear()
             writing.set()
             release.wait(10)  # the others queue behind this batch meanwhile
             raise RuntimeError("the disk is full")
-        return real(conn, entries)  # type: ignore[arg-type]
+        return real(database, entries)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(audit, "append_rows", first_batch_fails)
+    monkeypatch.setattr(audit, "commit_entries", first_batch_fails)
     writer = AuditWriter(db)
     outcomes: dict[int, object] = {}
 
