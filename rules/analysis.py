@@ -309,6 +309,17 @@ def _merge_fragments(groups: list[_Group], catalog: Catalog,
             if printed is not None:
                 _join(g.members[0], printed)
                 result.remove(g)
+            continue
+        # A page a document took in as its continuation by its words alone, while its
+        # print (page count, running header) is another document's.
+        for m in [m for m in g.members if not m.titled]:
+            others = [x for x in g.members if x is not m]
+            if any(_running(m) & _running(x) for x in others):
+                continue
+            printed = _print_host(m, [h for h in result if h is not g], catalog)
+            if printed is not None:
+                g.members.remove(m)
+                _join(m, printed)
     grouped = {m.classification.page for g in result for m in g.members}
     for r in strays:
         if r.classification.page not in grouped:
