@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,13 +59,21 @@ def score(pages: list[BenchPage], lines_by_name: dict[str, list[str]]) -> dict[s
             "worst": sorted(worst, reverse=True)[:3]}
 
 
-def run_docintake(label: str, pages_dir: Path, work: Path, **options: Any) -> dict[str, Any]:
+def run_docintake(label: str, pages_dir: Path, work: Path, *, tree: Path | None = None,
+                  **options: Any) -> dict[str, Any]:
+    """One configuration in its own process; `tree` runs another checkout's code (the
+    previous version, for a before/after in the same run)."""
     out = work / f"{label}.json"
     cmd = [sys.executable, "-m", "bench.ocr.worker", "--dir", str(pages_dir), "--out", str(out)]
     for key, value in options.items():
         if value is not None:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = None
+    if tree is not None:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        # An older checkout's worker may lack this run's options; it gets what it knows.
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env,
+                          cwd=tree)
     if proc.returncode != 0 or not out.exists():
         return {"error": proc.stderr.strip().splitlines()[-1:] or ["failed"]}
     result: dict[str, Any] = json.loads(out.read_text())
@@ -119,11 +129,22 @@ def main(argv: list[str] | None = None) -> int:
                          "rapidocr-onnxruntime, rapidocr-2proc, paddle, tesseract")
     ap.add_argument("--det-sides", default="",
                     help="extra rapidocr runs with these detector long sides, e.g. 2000,1600")
+    ap.add_argument("--det-precision", default=None,
+                    help="precision of the --det-sides runs (default: the CPU's)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache-dir", type=Path,
                     help="OpenVINO cache and INT8 models (default: DOCINTAKE_OCR_CACHE_DIR's)")
     ap.add_argument("--keep", type=Path, help="keep page PNGs and results in this directory")
     ap.add_argument("--json", type=Path, help="write the full results here")
+    ap.add_argument("--int8-dirs", default="",
+                    help="extra int8 runs on the models in other cache directories: "
+                         "name=DIR,name=DIR")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="interleaved rounds of every configuration (ratios per round)")
+    ap.add_argument("--baseline-tree", type=Path,
+                    help="a checkout of the code before a change, run as before-<precision>")
+    ap.add_argument("--baseline-precisions", default="int8",
+                    help="precisions to run the baseline tree with, e.g. int8,bf16")
     args = ap.parse_args(argv)
 
     engines = [e for e in args.engines.split(",") if e]
@@ -167,46 +188,85 @@ def main(argv: list[str] | None = None) -> int:
             configs.append(("paddle", {"engine": "paddle", "threads": args.threads}))
     for side in [int(s) for s in args.det_sides.split(",") if s]:
         configs.append((f"rapidocr-det{side}", {"engine": "rapidocr", "threads": args.threads,
-                                                "det_side": side}))
-    for label, options in configs:
+                                                "det_side": side,
+                                                "precision": args.det_precision}))
+    if args.baseline_tree:
+        # The code before a change, on the same pages in the same rounds.
+        for precision in args.baseline_precisions.split(","):
+            configs.append((f"before-{precision}", {"engine": "rapidocr",
+                                                    "threads": args.threads,
+                                                    "precision": precision,
+                                                    "tree": args.baseline_tree}))
+    for _label, options in configs:
         if args.cache_dir:
             options["cache_dir"] = args.cache_dir
-        print(f"running {label} ...", flush=True)
-        runs[label] = run_docintake(label, pages_dir, work, **options)
+    for item in [i for i in args.int8_dirs.split(",") if i]:
+        # INT8 models of another recipe, kept in a cache directory of their own.
+        name, _, directory = item.partition("=")
+        configs.append((f"int8-{name}", {"engine": "rapidocr", "threads": args.threads,
+                                         "precision": "int8", "cache_dir": directory}))
     if "tesseract" in engines:
-        print("running tesseract ...", flush=True)
-        runs["tesseract"] = run_docintake("tesseract", pages_dir, work, engine="tesseract",
-                                          workers=2)
+        configs.append(("tesseract", {"engine": "tesseract", "workers": 2}))
+
+    # Rounds interleave the configurations, so that a neighbour's load falls on all of
+    # them alike; each round's pages/min is divided by Tesseract's of the same round.
+    ppm_rounds: dict[str, list[float]] = {label: [] for label, _ in configs}
+    cpu_rounds: dict[str, list[float]] = {label: [] for label, _ in configs}
+    loads: list[float] = []
+    for number in range(1, args.rounds + 1):
+        loads.append(os.getloadavg()[0])
+        for label, options in configs:
+            print(f"round {number}: running {label} ...", flush=True)
+            run = run_docintake(label, pages_dir, work, **options)
+            if "error" in run:
+                runs.setdefault(label, run)
+                continue
+            ppm_rounds[label].append(60 * len(pages) / run["total_s"])
+            cpu_rounds[label].append(run.get("cpu_s", 0.0) / len(pages))
+            if "error" in runs.get(label, {}) or label not in runs:
+                runs[label] = run
+    loads.append(os.getloadavg()[0])
 
     print(f"\n{len(pages)} pages; {sum(len(p.codes) for p in pages)} ID numbers/credit "
-          "codes; machine: 2 cores shared with other jobs (timings noisy, read ratios)\n")
+          f"codes; {args.rounds} interleaved round(s); load average (1 min) at the rounds' "
+          f"starts and end: {', '.join(f'{v:.1f}' for v in loads)}; machine: 2 cores "
+          "shared with other jobs (timings noisy, read ratios)\n")
     header = (f"{'engine':<22}{'CER':>8}{'codes ok':>12}{'pages/min':>11}{'s/page':>8}"
-              f"{'load s':>8}{'peak RSS MB':>13}")
+              f"{'CPU s/page':>11}{'load s':>8}{'peak RSS MB':>13}")
     print(header)
     print("-" * len(header))
     summary: dict[str, Any] = {}
-    base_ppm = None
     for label, run in runs.items():
         if "error" in run:
             print(f"{label:<22} failed: {run['error']}")
             continue
         lines = {p["name"]: p["lines"] for p in run["pages"]}
         s = score(pages, lines)
-        ppm = 60 * len(pages) / run["total_s"]
+        ppm = statistics.median(ppm_rounds[label])
         rss = max(run.get("rss_mb", 0.0), run.get("children_rss_mb", 0.0))
-        summary[label] = {**s, "pages_per_min": ppm, "rss_mb": rss, "load_s": run["load_s"],
+        cpu = statistics.median(cpu_rounds[label])
+        summary[label] = {**s, "pages_per_min": ppm, "pages_per_min_rounds": ppm_rounds[label],
+                          "cpu_s_per_page": cpu,
+                          "rss_mb": rss, "load_s": run["load_s"],
                           "engine": run["engine"], "timeouts": run.get("timeouts", 0),
                           "quality_flags": sum(bool(p.get("quality")) for p in run["pages"])}
-        if label == "tesseract":
-            base_ppm = ppm
         print(f"{label:<22}{100 * s['cer']:>7.2f}%{s['exact']:>6}/{s['codes']:<5}"
-              f"{ppm:>11.1f}{run['total_s'] / len(pages):>8.2f}{run['load_s']:>8.1f}"
+              f"{ppm:>11.1f}{60 / ppm:>8.2f}{cpu:>11.2f}{run['load_s']:>8.1f}"
               f"{rss:>13.0f}")
-    if base_ppm:
-        print("\nratios to tesseract (same run): " + ", ".join(
-            f"{k}: {v['pages_per_min'] / base_ppm:.2f}x pages/min, CER "
-            f"{v['cer'] / max(summary['tesseract']['cer'], 1e-9):.3f}x"
-            for k, v in summary.items() if k != "tesseract"))
+    for label, s in summary.items():
+        print(f"  {label}: {s['engine'][:160]}")
+    base = ppm_rounds.get("tesseract", [])
+    if "tesseract" in summary and base:
+        print("\nratios to tesseract's pages/min (same round; median [min-max] over rounds):")
+        for label, s in summary.items():
+            if label == "tesseract":
+                continue
+            ratios = [a / b for a, b in zip(ppm_rounds[label], base, strict=False)]
+            s["ratio_rounds"] = ratios
+            s["ratio"] = statistics.median(ratios)
+            print(f"  {label:<22}{s['ratio']:.2f}x [{min(ratios):.2f}-{max(ratios):.2f}]  "
+                  f"CER {s['cer'] / max(summary['tesseract']['cer'], 1e-9):.3f}x "
+                  "tesseract's")
     print("\nCER by degradation:")
     for label, s in summary.items():
         print(f"  {label:<22}" + "  ".join(f"{k} {100 * v:.2f}%"

@@ -17,6 +17,11 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--engine", default="rapidocr")
@@ -35,8 +40,10 @@ def main() -> None:
     if args.engine == "tesseract":
         from bench.ocr.tess import run_tesseract
 
-        args.out.write_text(json.dumps(run_tesseract(args.dir, args.workers),
-                                       ensure_ascii=False))
+        cpu = _cpu_s(resource.RUSAGE_CHILDREN)
+        result = run_tesseract(args.dir, args.workers)
+        result["cpu_s"] = _cpu_s(resource.RUSAGE_CHILDREN) - cpu
+        args.out.write_text(json.dumps(result, ensure_ascii=False))
         return
 
     import ocr.prepare
@@ -62,6 +69,7 @@ def main() -> None:
     engine = get_engine(options) if args.workers == 1 else None
     load_s = time.perf_counter() - started
     results: list[object] = []
+    cpu = _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     if engine is not None:
         # The product's path: decode each file and read its pages, two pages in flight.
@@ -75,9 +83,10 @@ def main() -> None:
                 pages.append(source.read_page(0))
         results = list(read_pages(pages, options, workers=args.workers))
     total_s = time.perf_counter() - started
+    cpu_s = _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN) - cpu
     out = {
         "engine": engine.version if engine is not None else args.engine,
-        "load_s": load_s, "total_s": total_s,
+        "load_s": load_s, "total_s": total_s, "cpu_s": cpu_s,
         "rss_mb": _vm_hwm_mb(),
         "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "pages": [
