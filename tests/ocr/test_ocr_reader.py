@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ocr.engine import get_engine
-from ocr.prepare import estimate_orientation
+from ocr.prepare import ANALYSIS_SIDE, estimate_orientation
 from ocr.reader import read_file, read_page
 from ocr.sources import RasterPage, open_source
 from ocr.types import OcrPage
@@ -277,7 +277,7 @@ class _Counting:
     `read_lines`, so the reader takes the path for engines that only `recognize`."""
 
     def __init__(self, inner, *, line_reader: bool = True) -> None:
-        self.inner, self.calls = inner, []
+        self.inner, self.calls, self.detected = inner, [], []
         self.name, self.version = inner.name, inner.version
         if line_reader:
             self.read_lines = self._read_lines
@@ -290,6 +290,7 @@ class _Counting:
         return self._count("recognize")(image)
 
     def detect(self, image):
+        self.detected.append(image.shape[:2])
         return self._count("detect")(image)
 
     def upside_down(self, crops):
@@ -309,6 +310,11 @@ def test_an_upright_page_is_detected_once(engine, form, turned):
     # upright; the whole-page `recognize` (a second detection) is never needed
     assert counting.calls.count("detect") == (1 if turned == 0 else 2)
     assert counting.calls.count("read_lines") == 1 and "recognize" not in counting.calls
+    if turned:
+        # the sheet on its side is probed on a small copy, and detected in full only
+        # once, upright (portrait)
+        (ph, pw), (h, w) = counting.detected
+        assert max(ph, pw) <= ANALYSIS_SIDE and pw > ph and h > w and max(h, w) > ANALYSIS_SIDE
 
 
 def test_engines_that_only_recognize_pages_read_the_same(engine, form):
