@@ -3,9 +3,10 @@
 For a raster page, `read_page` runs these stages, in this order:
 
 1. normalise   — any uint8/16-bit gray/BGR/BGRA array -> uint8 gray or BGR
-2. blank       — a page with no ink is returned with ``blank=True``; no OCR is run
-3. frame       — a card or sheet photographed on a desk is found and straightened
+2. frame       — a card or sheet photographed on a desk is found and straightened
                  (perspective); otherwise a dark scanner border is cropped away
+3. blank       — a page (or the document found on it) with no ink is returned with
+                 ``blank=True``; no OCR is run
 4. detect      — text lines on a copy sized for the detector (long side
                  `DETECT_MAX_SIDE`)
 5. orient      — 0/90/180/270 rotation and small skew from those lines' shapes and the
@@ -78,14 +79,18 @@ def read_page(page: RasterPage | OcrPage, engine: OcrEngine) -> OcrPage:
     image = ensure_uint8(page.image)
     height, width = image.shape[:2]
 
-    if is_blank(image):
+    # A card photographed on a desk is judged blank or not by itself, straightened: the
+    # desk is most of such a photo, and a small card's thin print is lighter than the
+    # desk's shadows, so the whole photo of an ID card 350 px wide read as blank.
+    document = find_document(image)
+    framed = image if document is None else document.straighten(image)
+    if is_blank(framed):
         return OcrPage(source=page.source, page=page.page, method="ocr", width=width,
                        height=height, lines=(), blank=True)
 
-    document = find_document(image)
     crop = None
     if document is not None:
-        image = document.straighten(image)
+        image = framed
     else:
         crop = find_paper(image)
     work = image if crop is None else image[crop[1]:crop[3], crop[0]:crop[2]]

@@ -230,6 +230,27 @@ def test_id_card_photographed_on_a_desk_is_straightened_and_read(engine):
     assert _line_with(page, "姓名") < _line_with(page, person.id_number)
 
 
+def test_a_small_card_photographed_on_a_dark_desk_is_not_blank(engine):
+    """A phone photo 560 px wide of an ID card (the card ~400 px): the desk is most of the
+    photo and the card's thin print is lighter than its shadows, so the photo as a whole
+    has no "ink"; judged on the straightened card, it is read, ID number and all."""
+    import random
+    from datetime import date
+
+    import samples as S
+    from ocr.prepare import is_blank, pil_to_array
+
+    rng = random.Random(3)
+    person = S.make_person(rng, date(2025, 6, 1))
+    photo, _ = S.photo_on_desk(S.render_id_card_front(person, rng).image, rng,
+                               size=(560, 420))
+    image = pil_to_array(photo)
+    assert is_blank(image)  # the trap: the photo as a whole looks empty
+    page = read_page(RasterPage("card.jpg", 1, image, 72.0), engine)
+    assert not page.blank and page.warp is not None
+    assert person.id_number in _compact(page.text)
+
+
 def test_read_pages_keeps_order_and_skips_unneeded_work(engine):
     from ocr.engine import EngineOptions
     from ocr.reader import read_pages
