@@ -10,7 +10,12 @@ is), and peak RSS. docintake's engine runs on OpenVINO in the CPU's fastest prec
 readings get right that the default gets wrong) is printed. Tesseract 5 ``chi_sim``
 (Debian ``tesseract-ocr`` + ``tesseract-ocr-chi-sim``) is the baseline; born-digital PDF
 throughput is measured too. Timings on a shared machine are noisy: compare the ratios
-within one run.
+within one run. ``--rounds N`` interleaves every configuration N times and divides each
+round's pages/min by Tesseract's of the same round; CPU seconds per page (the process
+and its children, model loading excluded) are printed too, and move much less with a
+neighbour's load than wall time does. ``--baseline-tree DIR`` runs another checkout (the
+code before a change) as ``before-<precision>`` in the same rounds. ``python -m
+bench.ocr.profile`` times every stage of the reader on the same pages.
 """
 
 from __future__ import annotations
