@@ -18,10 +18,12 @@ run):
     lookup  c=1         36-56      43-68             78-105     23-30
     lookup/trivial c=4  0.24-0.43 (mean 0.34)       0.36-0.44 (mean 0.40)
 
-With the machine less busy (load 6-7), after: lookup 269 req/s against trivial 464 (0.58),
-lookup p99 28 ms at c=4 and 18 ms at c=1. CPU per request at c=4 (from /proc, load 6-10),
-before -> after: server trivial 2.3-2.4 -> 1.3-1.8 ms, lookup 7.8-9.4 -> 2.4-2.7 ms;
-PostgreSQL per lookup 1.2-1.7 -> 0.55-0.6 ms.
+With the machine less busy (load 5.6-7.8), three runs after: lookup 269 / 282 / 232 req/s
+against trivial 464 / 610 / 513 (0.58 / 0.46 / 0.45), lookup p99 at c=4 28 / 29 / 37 ms,
+at c=1 18 / 20 / 21 ms; the trivial endpoint's own p99 at c=4 was 22-27 ms in those runs.
+CPU per request at c=4 (from /proc, load 6-10), before -> after: server trivial
+2.3-2.4 -> 1.3-1.8 ms, lookup 7.8-9.4 -> 2.4-2.7 ms; PostgreSQL per lookup 1.2-1.7 ->
+0.55-0.6 ms.
 
 Where a lookup's time goes now: the audit entry's commit (the disk flush measured 4 ms
 here under the others' load: a lookup waits for up to two, the batch in flight and its
