@@ -112,10 +112,12 @@ class PageView:
             top = min(ln.box[1] for _, ln in lines)
             bottom = max(ln.box[3] for _, ln in lines)
             span = bottom - top
+            valued = _after_a_label(page, texts)
             for rank, (i, ln) in enumerate(lines):
-                if len(texts[i]) > 32 or texts[i][0] in CHECK_MARKS:
+                if len(texts[i]) > 32 or texts[i][0] in CHECK_MARKS or i in valued:
                     # A long line is prose; a line led by a check box is an option on a
-                    # form ("☑居民身份证 □其他"), never a document's title.
+                    # form ("☑居民身份证 □其他"), and one to the right of another box on its
+                    # row is a value ("身份证件类型 | 居民身份证"): never a document's title.
                     continue
                 h = ln.box[3] - ln.box[1]
                 if span <= 0:
@@ -139,8 +141,8 @@ class PageView:
             mean_conf=statistics.fmean(confs) if confs else 0.0,
             tall_idx=tall_idx,
             chars=frozenset(full),
-            stripped=[_strip_title(t) if t and t[0] not in CHECK_MARKS else ""
-                      for t in texts],
+            stripped=[_strip_title(t) if t and t[0] not in CHECK_MARKS and i not in valued
+                      else "" for i, t in enumerate(texts)],
         )
 
     def title_texts(self) -> list[str]:
@@ -195,6 +197,26 @@ class PageView:
             best = W_TITLE_BODY
         self.memo[key] = (best, at_end)
         return best, at_end
+
+
+def _after_a_label(page: PageText, texts: list[str]) -> set[int]:
+    """Lines with a text box to their left on the same row that ends in the left half of
+    the page."""
+    lines = page.lines
+    out: set[int] = set()
+    for i, ln in enumerate(lines):
+        if not texts[i]:
+            continue
+        h = max(ln.box[3] - ln.box[1], 1.0)
+        for j, other in enumerate(lines):
+            if j == i or not texts[j] or other.box[2] > ln.box[0] + 0.5 * h:
+                continue
+            top = max(ln.box[1], other.box[1])
+            bottom = min(ln.box[3], other.box[3])
+            if bottom - top >= 0.5 * min(h, other.box[3] - other.box[1]):
+                out.add(i)
+                break
+    return out
 
 
 @dataclass
