@@ -708,6 +708,21 @@ class Extractor:
             return h.label
         return None
 
+    def _role_in_row(self, cols: dict[int, tuple[int, str, Box]],
+                     labels: list[_Label | None]) -> _Label | None:
+        """The person's label a row's cell starts with, in a column headed by a label of
+        no field (职务, 人员类别)."""
+        for k, (_, piece, _) in cols.items():
+            column = labels[k] if k >= 0 else None
+            if column is None or column.fields or column.context:
+                continue
+            lead = _LEAD.match(piece)
+            for hit in self.index.hits(piece):
+                if hit.start <= (lead.end() if lead else 0) and any(
+                        f in self.owners for f in hit.label.fields):
+                    return hit.label
+        return None
+
     def _cell_fields(self, row_label: _Label | None, col_label: _Label | None,
                      allowed: set[str], heading_owner: str | None = None) -> list[str]:
         """The field at the crossing of a row label and a column label: the person (an
@@ -778,6 +793,10 @@ class Extractor:
                 head = cols.get(label_col)
                 row_label = (self._pure_label(head[1], self.index.hits(head[1]))
                              if head is not None else None)
+                if head is None:
+                    # A people table whose roles are a column of its own ("职务":
+                    # "法定代表人、执行董事", "监事"): the row is about the role it names.
+                    row_label = self._role_in_row(cols, labels)
                 values = [k for k, (_, piece, _) in cols.items()
                           if k >= 0 and labels[k] is not None
                           and self._pure_label(piece, self.index.hits(piece)) is None]
