@@ -113,7 +113,10 @@ class EngineOptions:
     compiles every time and has no INT8 models (INT8 then falls back to float32).
     `calibration` is the ``"module:callable"`` yielding the calibration pages INT8 models
     are built from when none are in `cache_dir` (``None``: never build at run time).
-    `cascade` (bfloat16 or INT8) reads doubtful lines again in float32.
+    `cascade` (bfloat16 or INT8) reads doubtful lines again in float32. `streams`
+    (OpenVINO) lets that many model calls run at once, `threads // streams` intra-op
+    threads each — for a caller with several pages in flight, as `ocr.reader.read_files`
+    has; 1 (default): one call at a time on all `threads`.
     """
 
     kind: EngineKind = "rapidocr"
@@ -124,6 +127,7 @@ class EngineOptions:
     cache_dir: str | None = None
     cascade: bool = True
     calibration: str | None = None
+    streams: int = 1
 
     def __post_init__(self) -> None:
         if self.threads < 1:

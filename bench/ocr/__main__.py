@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "rapidocr-int8-nocascade":
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
                                    "precision": "int8", "cascade": "off"}))
+        elif name in ("rapidocr-s2", "rapidocr-int8-s2", "rapidocr-bf16-s2"):
+            # two model calls at once, one core each (`EngineOptions.streams`)
+            configs.append((name, {"engine": "rapidocr", "threads": args.threads,
+                                   "precision": name.split("-")[1] if name.count("-") == 2
+                                   else None, "streams": 2}))
         elif name == "rapidocr-onnxruntime":
             configs.append((name, {"engine": "rapidocr", "threads": args.threads,
                                    "runtime": "onnxruntime"}))

@@ -27,6 +27,7 @@ def main() -> None:
     ap.add_argument("--engine", default="rapidocr")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--det-side", type=int, default=0)
     ap.add_argument("--model-dir", default=None)
     ap.add_argument("--runtime", default="openvino")
@@ -62,7 +63,8 @@ def main() -> None:
     options = EngineOptions(kind=args.engine, threads=args.threads, model_dir=args.model_dir,
                             runtime=args.runtime, precision=args.precision or "auto",
                             cascade=args.cascade == "on", cache_dir=cache_dir,
-                            calibration=OCR_CALIBRATION)
+                            calibration=OCR_CALIBRATION,
+                            **({"streams": args.streams} if args.streams > 1 else {}))
     files = sorted(args.dir.glob("*.png"))
     contents = [(path.stem, path.read_bytes()) for path in files]
     started = time.perf_counter()

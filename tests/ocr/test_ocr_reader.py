@@ -348,6 +348,26 @@ def test_engines_that_only_recognize_pages_read_the_same(engine, form):
     assert [_compact(ln.text) for ln in page.lines] == [_compact(ln.text) for ln in direct.lines]
 
 
+def test_an_engine_with_two_streams_reads_two_pages_at_once_as_one_reads_them(engine, form):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ocr.engine import EngineOptions
+    from ocr.reader import read_files
+
+    image, drawn = form
+    streams = get_engine(EngineOptions(threads=2, streams=2, precision="f32"))
+    alone = get_engine(EngineOptions(threads=2, precision="f32"))
+    pages = [RasterPage("f.png", 1, rotate_ccw(image, turn), 150.0) for turn in (0, 90)]
+    with ThreadPoolExecutor(2) as pool:  # both pages in the models at the same time
+        together = list(pool.map(lambda p: read_page(p, streams), pages))
+    for page, single in zip(together, pages, strict=True):
+        _assert_form_read(page, drawn)
+        assert page.lines == read_page(single, alone).lines
+    png = cv2.imencode(".png", image)[1].tobytes()
+    result = read_files([("a.png", png), ("b.png", png)], streams)
+    assert [p.source for p in result.pages] == ["a.png", "b.png"] and not result.errors
+
+
 def test_a_600_dpi_scan_is_read_from_full_resolution_lines(engine):
     """Lines are cut from the page at its own resolution (shrunk per line, not per page)."""
     strip, drawn = draw_page([("统一社会信用代码 " + USCC, (60, 40))], size=(900, 140))
