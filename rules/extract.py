@@ -632,9 +632,10 @@ class Extractor:
             for k, hit in enumerate(hits):
                 targets = [f for f in hit.label.fields if f in allowed]
                 by_context = not targets
+                near = None
                 if not targets and hit.label.context:
-                    person = last_field if owner_in_line else (
-                        _owner_near(lines, i, owner_at) or last_field)
+                    near = None if owner_in_line else _owner_near(lines, i, owner_at)
+                    person = near or last_field
                     targets = [
                         f for f in hit.label.context
                         if f in allowed and person in self.fdefs[f].after
@@ -647,7 +648,9 @@ class Extractor:
                 # Only a label that plainly heads its value ("经营者姓名：", or a label box of
                 # its own) may displace; "申请人声明：…" is another word.
                 at_start = hit.start <= (lead.end() if lead else 0) and (
-                    text[hit.end : hit.end + 1] in ("", ":"))
+                    text[hit.end : hit.end + 1] in ("", ":")) and (
+                    # a generic label displaces only under a person's label on the page
+                    not by_context or near is not None)
                 # A label inside a line ("本申请人承诺…") never displaces a value.
                 rank = {t: (self._rank_of(t, hit.label.text, by_context) if at_start
                             else math.inf) for t in targets}
@@ -716,10 +719,8 @@ class Extractor:
             column = labels[k] if k >= 0 else None
             if column is None or column.fields or column.context:
                 continue
-            lead = _LEAD.match(piece)
-            for hit in self.index.hits(piece):
-                if hit.start <= (lead.end() if lead else 0) and any(
-                        f in self.owners for f in hit.label.fields):
+            for hit in self.index.hits(piece):  # "执行董事兼法定代表人" too
+                if any(f in self.owners for f in hit.label.fields):
                     return hit.label
         return None
 
