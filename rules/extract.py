@@ -58,7 +58,10 @@ _SHAPED = ("id_number", "credit_code", "id_or_credit_code", "date", "date_range"
 _NAME_PREFIX = re.compile(r"^\(?(?:签字|签名|签章|盖章|手印)\)?:?")
 _SECTION_WORDS = {"信息", "情况", "基本信息", "基本情况", "信息栏", "栏"}
 _PROSE = re.compile(r"[，。,][\u4e00-\u9fa5]")
-_SPANNING = ("date", "date_range", "date_or_open_end", "address")
+# Values printed in pieces on their row: a date in boxes, an address, an identifier in
+# printed boxes or groups that OCR read as two or more boxes ("110108" "197405084286").
+_SPANNING = ("date", "date_range", "date_or_open_end", "address", "id_number", "credit_code",
+             "id_or_credit_code")
 _GENERIC_NAMES = {"公司", "有限公司", "有限责任公司", "股份有限公司"}
 _HEADING = re.compile(r"[\u4e00-\u9fa5()/、]{1,8}:?")
 _OWNER_ABOVE = 6.0

@@ -477,3 +477,13 @@ def test_a_forms_later_pages_stay_with_it_by_page_number_and_running_header(
     a = analyse_pages([replace(first, number=1), replace(second, number=2)], catalog)
     assert [(d.material_type, d.pages) for d in a.documents] == [("application_form", (1, 2))]
     assert a.documents[0].fields["legal_rep_id_number"].value == LEGAL_REP[1]
+
+
+def test_an_identifier_read_as_two_boxes_on_its_row(catalog: Catalog) -> None:
+    # Printed in 18 boxes, read by OCR as "110108" and "197405084286".
+    form = _boxes(("法定代表人", 179, 479, 339, 513), ("赵芳", 519, 479, 583, 511),
+                  ("证件号码", 879, 569, 1007, 601), ("110108", 1139, 573, 1240, 598),
+                  ("197405084286", 1244, 573, 1449, 598), title="食品经营许可申请书")
+    f = extract_fields(catalog.material_types["application_form"], form)
+    assert f["legal_rep_id_number"].value == "110108197405084286"
+    assert f["legal_rep_id_number"].valid
