@@ -12,7 +12,11 @@ Grouping rules (in page order, blank pages skipped without breaking adjacency):
   both sides is a document by itself; a new front after a complete pair starts a new one;
 * pages may be shuffled between documents: an untitled fragment of a multi-page type joins
   the only titled document of that type, and unpaired ID card fronts and backs are paired
-  afterwards (flagged for review when more than one pairing was possible).
+  afterwards (flagged for review when more than one pairing was possible);
+* print outranks words: a page whose printed number follows the open document's, or that
+  shares its running header or page count ("共3页"), continues it; a shuffled page printed
+  as page n of exactly one titled multi-page document (that has no page n yet) joins it,
+  whatever type its words suggested.
 """
 
 from __future__ import annotations
@@ -146,7 +150,7 @@ def _linked(r: PageResult, group: _Group) -> bool:
     last = group.members[-1]
     n, prev = _page_no(r), _page_no(last)
     if n is not None and prev is not None:
-        return n == prev + 1 and bool(_running(r) & _running(last) or n > 1)
+        return n == prev + 1
     return n != 1 and bool(_running(r) & _running(last))
 
 
@@ -313,13 +317,14 @@ def _merge_fragments(groups: list[_Group], catalog: Catalog,
         # A page a document took in as its continuation by its words alone, while its
         # print (page count, running header) is another document's.
         for m in [m for m in g.members if not m.titled]:
-            others = [x for x in g.members if x is not m]
-            if any(_running(m) & _running(x) for x in others):
-                continue
+            if any(_running(m) & _running(x) for x in g.members if x.titled):
+                continue  # printed like the document's own first page
             printed = _print_host(m, [h for h in result if h is not g], catalog)
             if printed is not None:
                 g.members.remove(m)
                 _join(m, printed)
+        if not g.members:
+            result.remove(g)  # every page of it went to the documents they are printed in
     grouped = {m.classification.page for g in result for m in g.members}
     for r in strays:
         if r.classification.page not in grouped:

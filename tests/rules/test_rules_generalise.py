@@ -6,6 +6,7 @@ numbers that do not start at 1."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -487,3 +488,24 @@ def test_an_identifier_read_as_two_boxes_on_its_row(catalog: Catalog) -> None:
     f = extract_fields(catalog.material_types["application_form"], form)
     assert f["legal_rep_id_number"].value == "110108197405084286"
     assert f["legal_rep_id_number"].valid
+
+
+
+def test_shuffled_printed_pages_in_every_order_leave_no_empty_document(
+        catalog: Catalog) -> None:
+    # A three-page form printing "第n页 共3页", a power of attorney and an ID card in every
+    # order: print may move pages between documents, but every document keeps a page and
+    # every form page ends up in the form.
+    form = [page(0, [f"名称：{COMPANY}", "第1页 共3页"], title="公司登记（备案）申请书"),
+            page(0, [f"法定代表人：{LEGAL_REP[0]}", f"身份证件号码：{LEGAL_REP[1]}",
+                     "第2页 共3页"]),
+            page(0, [f"委托代理人：{AGENT[0]}", f"身份证件号码：{AGENT[1]}", "第3页 共3页"])]
+    others = [power_of_attorney(0), id_front(0, LEGAL_REP)]
+    for order in itertools.permutations(range(5)):
+        all_pages = [*form, *others]
+        pages = [replace(all_pages[k], number=n) for n, k in enumerate(order, 1)]
+        a = analyse_pages(pages, catalog)
+        assert all(d.pages for d in a.documents), order
+        form_pages = {n for n, k in enumerate(order, 1) if k < 3}
+        forms = [d for d in a.documents if d.material_type == "application_form"]
+        assert forms and form_pages <= {p for d in forms for p in d.pages}, order
