@@ -49,7 +49,7 @@ from PIL import Image
 
 from bench.rules import generator as G
 from bench.rules.generator import DocSpec, Packet, PageSpec
-from bench.rules.layout import Cell, grid
+from bench.rules.layout import Cell, grid, reading_order
 from bench.rules.samples_api import cn_date, flow_document
 from bench.rules.samples_api import samples as S
 from ocr.types import OcrLine, OcrPage
@@ -1172,11 +1172,7 @@ def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
         if rng.random() < 0.08:  # the empty back of a sheet fed through a duplex scanner
             pages.append(G.blank_page())
     if rng.random() < 0.2:
-        order = list(range(len(pages)))
-        rng.shuffle(order)
-        new_pos = {old + 1: new + 1 for new, old in enumerate(order)}
-        pages = [pages[i] for i in order]
-        positions = [[new_pos[n] for n in pos] for pos in positions]
+        pages, positions = G.shuffle_pages(rng, pages, positions)
         b.notes.append("pages shuffled")
     for p in pages:
         p.level = "medium" if rng.random() < 0.35 else "light"
@@ -1207,17 +1203,6 @@ def protected_values(packet: Packet) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
-def _reading_order(texts: Sequence[S.TextOp]) -> list[S.TextOp]:
-    rows: list[list[S.TextOp]] = []
-    for t in sorted(texts, key=lambda t: (t.box[1] + t.box[3]) / 2):
-        c = (t.box[1] + t.box[3]) / 2
-        if rows:
-            first = rows[-1][0]
-            if abs(c - (first.box[1] + first.box[3]) / 2) < 0.5 * (first.box[3] - first.box[1]):
-                rows[-1].append(t)
-                continue
-        rows.append([t])
-    return [t for row in rows for t in sorted(row, key=lambda t: t.box[0])]
 
 
 def _cuttable(text: str, protected: Sequence[str]) -> bool:
@@ -1246,7 +1231,7 @@ def _confidence(rng: random.Random) -> float:
 def noisy_page(n: int, spec: PageSpec, rng: random.Random, protected: Sequence[str]) -> OcrPage:
     """The fresh split's OCR-like noise (see the module docstring)."""
     out: list[OcrLine] = []
-    for t in _reading_order(spec.texts):
+    for t in reading_order(spec.texts):
         text = t.text
         box = [float(v) for v in t.box]
         conf = _confidence(rng)

@@ -953,6 +953,16 @@ _BUILDERS = {
 ITEMS = tuple(_BUILDERS)
 
 
+def shuffle_pages(rng: random.Random, pages: list[PageSpec], positions: list[list[int]]
+                  ) -> tuple[list[PageSpec], list[list[int]]]:
+    """The pages in a random order (a stack dropped and picked up again), with each
+    document's page numbers (1-based) following its pages."""
+    order = list(range(len(pages)))
+    rng.shuffle(order)
+    new_pos = {old + 1: new + 1 for new, old in enumerate(order)}
+    return [pages[i] for i in order], [[new_pos[n] for n in pos] for pos in positions]
+
+
 def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
                  item_code: str | None = None, split: str = "tune") -> Packet:
     """Packet number `index` of the run `seed` in `split` ("tune", "heldout", "fresh" or "blind"):
@@ -997,11 +1007,7 @@ def build_packet(seed: int, index: int, *, acceptance_date: date | None = None,
             pages.append(blank_page())
     shuffled = rng.random() < 0.25
     if shuffled:
-        order = list(range(len(pages)))
-        rng.shuffle(order)
-        new_pos = {old + 1: new + 1 for new, old in enumerate(order)}
-        pages = [pages[i] for i in order]
-        positions = [[new_pos[n] for n in pos] for pos in positions]
+        pages, positions = shuffle_pages(rng, pages, positions)
         b.notes.append("pages shuffled")
     for p in pages:
         p.level = "medium" if rng.random() < 0.3 else "light"

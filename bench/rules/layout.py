@@ -73,3 +73,18 @@ def spaced(label: str, rng: random.Random) -> str:
 
 def box(ticked: bool) -> str:
     return "☑" if ticked else "□"
+
+
+def reading_order(texts: Sequence[S.TextOp]) -> list[S.TextOp]:
+    """Rows top to bottom (a box joins a row when its centre is within half a line height
+    of the row's first box), left to right within a row: what an OCR engine returns."""
+    rows: list[list[S.TextOp]] = []
+    for t in sorted(texts, key=lambda t: (t.box[1] + t.box[3]) / 2):
+        c = (t.box[1] + t.box[3]) / 2
+        if rows:
+            first = rows[-1][0]
+            if abs(c - (first.box[1] + first.box[3]) / 2) < 0.5 * (first.box[3] - first.box[1]):
+                rows[-1].append(t)
+                continue
+        rows.append([t])
+    return [t for row in rows for t in sorted(row, key=lambda t: t.box[0])]

@@ -32,6 +32,7 @@ from PIL import Image
 
 from bench.rules import blind, fresh
 from bench.rules.generator import Packet, PageSpec, build_packet
+from bench.rules.layout import reading_order
 from bench.rules.samples_api import samples as S
 from intake.assess import Assessment, Unreadable, assess
 from ocr.types import OcrLine, OcrPage
@@ -42,24 +43,11 @@ from rules.types import Document
 # --- reading pages -----------------------------------------------------------------------------
 
 
-def _reading_order(texts: Sequence[S.TextOp]) -> list[S.TextOp]:
-    """Rows top to bottom (a box joins a row when its centre is within half a line height
-    of the row's first box), left to right within a row: what an OCR engine returns."""
-    rows: list[list[S.TextOp]] = []
-    for t in sorted(texts, key=lambda t: (t.box[1] + t.box[3]) / 2):
-        c = (t.box[1] + t.box[3]) / 2
-        if rows:
-            first = rows[-1][0]
-            if abs(c - (first.box[1] + first.box[3]) / 2) < 0.5 * (first.box[3] - first.box[1]):
-                rows[-1].append(t)
-                continue
-        rows.append([t])
-    return [t for row in rows for t in sorted(row, key=lambda t: t.box[0])]
 
 
 def _text_page(n: int, spec: PageSpec) -> OcrPage:
     lines = tuple(OcrLine(t.text, 0.98, tuple(float(v) for v in t.box))  # type: ignore[arg-type]
-                  for t in _reading_order(spec.texts))
+                  for t in reading_order(spec.texts))
     return OcrPage(f"page-{n}.png", 1, "ocr", float(S.A4_SIZE[0]), float(S.A4_SIZE[1]), lines,
                    blank=not lines)
 
@@ -92,7 +80,7 @@ NOISE = {
 
 def _noisy_page(n: int, spec: PageSpec, rng: random.Random, split: str = "tune") -> OcrPage:
     noise = NOISE[split]
-    texts = _reading_order(spec.texts)
+    texts = reading_order(spec.texts)
     merged: list[tuple[str, list[float], float]] = []
     for t in texts:
         box = [float(v) for v in t.box]
